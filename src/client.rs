@@ -1,0 +1,628 @@
+//! The client: the request pipeline (token → header → send → 401 → shared refresh → retry) and refresh
+//! coordination. Decisions are delegated to the pure modules ([`crate::refresh`], [`crate::origin`],
+//! [`crate::jwt`], [`crate::diagnose`]); this module only moves data between them and the browser.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{Array, Function, Object, Promise, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use web_sys::{Headers, Request, Response};
+
+use crate::diagnose::{Diagnostic, Level, RequestLine, TokenEvidence};
+use crate::error::{Error, ErrorCode};
+use crate::jwt::Claims;
+use crate::options::Config;
+use crate::platform::{global_fetch, location, now_ms};
+use crate::redact::{fingerprint, scrub};
+use crate::refresh::{self, AfterUnauthorized, BeforeSend, GiveUpReason, RefreshFailure, TokenSet};
+use crate::report::{call_hook, console_group, emit, enabled, set};
+use crate::storage::{describe_exception, TokenStore};
+use crate::token::{is_header_safe, StoredValue};
+
+/// What started a refresh; passed to `onRefresh` as `trigger`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// The access token (a JWT) expires within `refreshLeeway`: refreshed before sending.
+    Expiring,
+    /// A request got a 401.
+    Unauthorized,
+    /// The app called `refresh()`.
+    Manual,
+}
+
+impl Trigger {
+    fn name(self) -> &'static str {
+        match self {
+            Trigger::Expiring => "expiring",
+            Trigger::Unauthorized => "unauthorized",
+            Trigger::Manual => "manual",
+        }
+    }
+}
+
+/// An authfetch client: its configuration, its token store and its refresh in flight.
+#[derive(Debug, Default)]
+pub struct Client {
+    config: RefCell<Rc<Config>>,
+    store: TokenStore,
+    /// The refresh in flight, shared by every request that needs it (resolves to `true` on success).
+    refresh_in_flight: RefCell<Option<Promise>>,
+}
+
+/// The request as the caller gave it, kept so that it can be sent again unchanged.
+struct Outgoing {
+    /// The URL text or the `Request` object.
+    input: Input,
+    /// A copy of the caller's `init`, without `skipAuth`; `headers` is set per attempt.
+    init: Object,
+    /// The caller's headers (from `init.headers`, or the `Request`'s).
+    headers: Headers,
+    /// Method and absolute URL, for diagnostics.
+    line: RequestLine,
+    /// The URL's origin, when it could be resolved.
+    origin: Option<String>,
+    /// Why no token is added at all (skipAuth, or the caller set the header itself).
+    skip: Option<&'static str>,
+    /// Whether the body can be sent twice (not a stream).
+    replayable: bool,
+}
+
+enum Input {
+    Url(String),
+    Request(Request),
+}
+
+/// What the token decision came to for one attempt.
+enum Credential {
+    /// Send this token (with its claims when it is a JWT).
+    Token(String, Option<Claims>),
+    /// Send nothing; the reason was already reported.
+    Nothing,
+}
+
+impl Client {
+    /// A client with `config`.
+    pub fn new(config: Config) -> Rc<Client> {
+        Rc::new(Client { config: RefCell::new(Rc::new(config)), ..Client::default() })
+    }
+
+    /// Replaces the configuration; tokens kept in memory stay.
+    pub fn configure(&self, config: Config) {
+        *self.config.borrow_mut() = Rc::new(config);
+    }
+
+    /// The current configuration.
+    pub fn config(&self) -> Rc<Config> {
+        self.config.borrow().clone()
+    }
+
+    fn stored(&self, cfg: &Config, key: &str) -> StoredValue {
+        StoredValue::from_raw(self.store.read(cfg.settings.storage, key).as_deref())
+    }
+
+    fn access_token(&self, cfg: &Config) -> StoredValue {
+        self.stored(cfg, &cfg.settings.access_token_key)
+    }
+
+    fn refresh_token(&self, cfg: &Config) -> Option<String> {
+        self.stored(cfg, &cfg.settings.refresh_token_key).token().map(str::to_owned)
+    }
+
+    /// Stores tokens: `access`, and `refresh` when given (`Some(None)` removes the refresh token).
+    pub fn set_tokens(&self, access: &str, refresh: Option<Option<&str>>) {
+        let cfg = self.config();
+        let settings = &cfg.settings;
+        self.store.write(settings.storage, &settings.access_token_key, access);
+        match refresh {
+            Some(Some(token)) => self.store.write(settings.storage, &settings.refresh_token_key, token),
+            Some(None) => self.store.remove(settings.storage, &settings.refresh_token_key),
+            None => {}
+        }
+        self.flush_store_warning(&cfg);
+    }
+
+    /// Removes both tokens.
+    pub fn clear_tokens(&self) {
+        let cfg = self.config();
+        self.store.remove(cfg.settings.storage, &cfg.settings.access_token_key);
+        self.store.remove(cfg.settings.storage, &cfg.settings.refresh_token_key);
+        self.flush_store_warning(&cfg);
+    }
+
+    fn flush_store_warning(&self, cfg: &Config) {
+        if let Some(warning) = self.store.take_warning() {
+            if enabled(cfg.settings.log_level, Level::Warn) {
+                crate::report::console_print(Level::Warn, &warning);
+            }
+        }
+    }
+
+    /// Refreshes now (sharing a refresh already in flight). `true` when new tokens were stored.
+    pub async fn refresh(self: Rc<Self>) -> bool {
+        let cfg = self.config();
+        let line = RequestLine { method: "POST".into(), url: cfg.settings.refresh_url.clone() };
+        self.refresh_shared(&cfg, Trigger::Manual, &line).await
+    }
+
+    /// `fetch(input, init)` with the token added, refreshed and retried as the crate docs describe.
+    /// Resolves to the `Response`; rejects like `fetch` on network errors and aborts, and with an
+    /// [`Error`] for unusable arguments.
+    pub async fn fetch(self: Rc<Self>, input: JsValue, init: JsValue) -> Result<Response, Error> {
+        let cfg = self.config();
+        let started = now_ms();
+        let mut out = Outgoing::prepare(&cfg, &input, &init)?;
+        let mut trace = enabled(cfg.settings.log_level, Level::Debug).then(Vec::new);
+        let result = self.run(&cfg, &mut out, trace.as_mut()).await;
+        if let Some(mut lines) = trace {
+            let mut title = String::from("[authfetch] ");
+            title.push_str(&out.line.method);
+            title.push(' ');
+            title.push_str(&out.line.url);
+            title.push_str(" → ");
+            match &result {
+                Ok(response) => crate::redact::push_decimal(&mut title, u64::from(response.status())),
+                Err(_) => title.push_str("failed"),
+            }
+            title.push_str(" (");
+            crate::redact::push_decimal(&mut title, (now_ms() - started).max(0.0) as u64);
+            title.push_str(" ms)");
+            if let Err(error) = &result {
+                lines.push(String::from("error: ") + &error.message().map_or_else(|| "rejected as fetch would (network error or abort)".into(), str::to_owned));
+            }
+            console_group(&title, &lines);
+        }
+        self.flush_store_warning(&cfg);
+        result
+    }
+
+    async fn run(self: &Rc<Self>, cfg: &Rc<Config>, out: &mut Outgoing, mut trace: Option<&mut Vec<String>>) -> Result<Response, Error> {
+        if let Some(why) = out.skip {
+            note(&mut trace, String::from("header: not added: ") + why);
+            let response = send(cfg, out, None).await?;
+            note(&mut trace, status_line("status", response.status()));
+            return Ok(response);
+        }
+        let secrets = self.secrets(cfg);
+        out.line.url = scrub(&out.line.url, &secrets.iter().map(String::as_str).collect::<Vec<_>>());
+
+        let mut credential = self.credential(cfg, out, &mut trace);
+        if let Credential::Token(_, claims) = &credential {
+            let has_refresh = self.refresh_token(cfg).is_some();
+            let now = now_ms() / 1000.0;
+            if refresh::before_send(claims.as_ref(), now, cfg.settings.refresh_leeway, has_refresh) == BeforeSend::RefreshFirst {
+                note(&mut trace, "refresh: the token expires within refreshLeeway; refreshing before sending".into());
+                let refreshed = self.refresh_shared(cfg, Trigger::Expiring, &out.line).await;
+                note(&mut trace, String::from("refresh: ") + if refreshed { "succeeded" } else { "failed; sending the current token" });
+                credential = self.credential(cfg, out, &mut None);
+            }
+        }
+        let sent = match credential {
+            Credential::Token(token, claims) => Some((token, claims)),
+            Credential::Nothing => None,
+        };
+        let response = send(cfg, out, sent.as_ref().map(|(token, _)| token.as_str())).await?;
+        note(&mut trace, status_line("status", response.status()));
+        if response.status() != 401 {
+            return Ok(response);
+        }
+
+        let challenge = read_challenge(&response, &secrets);
+        let now = now_ms() / 1000.0;
+        let evidence = sent.as_ref().map(|(token, claims)| TokenEvidence::of(token, claims.as_ref()));
+        let stored_now = self.access_token(cfg);
+        let decision = refresh::after_unauthorized(
+            sent.as_ref().map(|(token, _)| token.as_str()),
+            stored_now.token(),
+            self.refresh_token(cfg).is_some(),
+            false,
+        );
+        let (next_step, decision) = match decision {
+            AfterUnauthorized::RefreshThenRetry if !out.replayable => ("not retried: the body is a stream", None),
+            AfterUnauthorized::RefreshThenRetry => ("refreshing and retrying once", Some(decision)),
+            AfterUnauthorized::RetryWithStoredToken => ("retrying once with the newer stored token", Some(decision)),
+            AfterUnauthorized::GiveUp(GiveUpReason::NoRefreshToken) => ("no refresh token is stored, so it is returned as is", None),
+            AfterUnauthorized::GiveUp(_) => ("returned as is", None),
+        };
+        self.report(cfg, &Diagnostic::unauthorized(&out.line, 401, evidence.clone(), challenge.clone(), now, next_step));
+        let Some(decision) = decision else {
+            if sent.is_some() {
+                if out.replayable {
+                    self.auth_failure(cfg, "no_refresh_token", "a 401 with no refresh token stored: the user must log in again", Some(401));
+                } else {
+                    self.report(cfg, &Diagnostic::body_not_replayable(&out.line));
+                }
+            }
+            return Ok(response);
+        };
+        if decision == AfterUnauthorized::RefreshThenRetry {
+            note(&mut trace, "refresh: after the 401".into());
+            if !self.refresh_shared(cfg, Trigger::Unauthorized, &out.line).await {
+                note(&mut trace, "refresh: failed; returning the 401".into());
+                return Ok(response);
+            }
+        }
+        let retry_token = match self.access_token(cfg) {
+            StoredValue::Token(token, _) if is_header_safe(&token) && Some(&token) != sent.as_ref().map(|(t, _)| t) => token,
+            _ => {
+                note(&mut trace, "retry: skipped: no newer token is stored".into());
+                return Ok(response);
+            }
+        };
+        let retry_claims = Claims::from_token(&retry_token);
+        note(&mut trace, String::from("retry: with token ") + &fingerprint(&retry_token));
+        let retried = send(cfg, out, Some(&retry_token)).await?;
+        note(&mut trace, status_line("retry status", retried.status()));
+        if retried.status() == 401 {
+            let challenge = read_challenge(&retried, &self.secrets(cfg));
+            let evidence = Some(TokenEvidence::of(&retry_token, retry_claims.as_ref()));
+            self.report(cfg, &Diagnostic::still_unauthorized(&out.line, 401, evidence, challenge));
+            self.auth_failure(cfg, "still_unauthorized", "still 401 after a refresh: the server rejects freshly issued tokens", Some(401));
+        }
+        Ok(retried)
+    }
+
+    /// The stored tokens, to scrub from anything printed.
+    fn secrets(&self, cfg: &Config) -> Vec<String> {
+        let mut secrets = Vec::with_capacity(2);
+        secrets.extend(self.access_token(cfg).token().map(str::to_owned));
+        secrets.extend(self.refresh_token(cfg));
+        secrets
+    }
+
+    /// Decides which token (if any) this attempt carries, reporting why when none.
+    fn credential(&self, cfg: &Config, out: &Outgoing, trace: &mut Option<&mut Vec<String>>) -> Credential {
+        let settings = &cfg.settings;
+        let storage = self.store.label(settings.storage);
+        let stored = self.access_token(cfg);
+        let Some(origin) = out.origin.as_deref() else {
+            note(trace, "header: not added: the URL could not be resolved".into());
+            return Credential::Nothing;
+        };
+        if !cfg.policy.allows(origin) {
+            if stored.token().is_some() {
+                self.report(cfg, &Diagnostic::origin_not_allowed(&out.line, origin, cfg.policy.allowed()));
+            }
+            note(trace, String::from("header: not added: ") + origin + " is not in allowedOrigins");
+            return Credential::Nothing;
+        }
+        match stored {
+            StoredValue::Missing => {
+                self.report(cfg, &Diagnostic::no_token(&out.line, storage, &settings.access_token_key, None));
+                note(trace, String::from("token: none in ") + storage);
+                Credential::Nothing
+            }
+            StoredValue::Placeholder(text) => {
+                self.report(cfg, &Diagnostic::no_token(&out.line, storage, &settings.access_token_key, Some(text)));
+                note(trace, String::from("token: a placeholder text in ") + storage);
+                Credential::Nothing
+            }
+            StoredValue::Token(token, cleaned) => {
+                let claims = Claims::from_token(&token);
+                if !is_header_safe(&token) {
+                    self.report(cfg, &Diagnostic::token_not_sendable(&out.line, TokenEvidence::of(&token, claims.as_ref())));
+                    note(trace, "header: not added: the token has characters a header cannot carry".into());
+                    return Credential::Nothing;
+                }
+                if let Some(note_text) = cleaned {
+                    self.report(cfg, &Diagnostic::token_cleaned(&out.line, storage, &settings.access_token_key, note_text));
+                }
+                if trace.is_some() {
+                    let mut line = String::from("token: ");
+                    line.push_str(&fingerprint(&token));
+                    line.push_str(" from ");
+                    line.push_str(storage);
+                    match claims.as_ref().and_then(|claims| claims.exp) {
+                        Some(exp) => {
+                            line.push_str(", JWT, ");
+                            crate::diagnose::push_relative_expiry(&mut line, exp, now_ms() / 1000.0);
+                        }
+                        None if claims.is_some() => line.push_str(", JWT without exp"),
+                        None => line.push_str(", opaque"),
+                    }
+                    note(trace, line);
+                    note(trace, String::from("header: ") + &settings.header_name + " added");
+                }
+                Credential::Token(token, claims)
+            }
+        }
+    }
+
+    fn report(&self, cfg: &Config, diagnostic: &Diagnostic) {
+        emit(cfg.settings.log_level, cfg.on_diagnostic.as_ref(), diagnostic);
+    }
+
+    fn auth_failure(&self, cfg: &Config, reason: &str, message: &str, status: Option<u16>) {
+        if cfg.on_auth_failure.is_none() {
+            return;
+        }
+        let info = Object::new();
+        set(&info, "reason", &JsValue::from_str(reason));
+        set(&info, "message", &JsValue::from_str(message));
+        if let Some(status) = status {
+            set(&info, "status", &JsValue::from(status));
+        }
+        call_hook(cfg.on_auth_failure.as_ref(), "onAuthFailure", &info);
+    }
+
+    /// Joins the refresh in flight, or starts one. `true` when it stored new tokens.
+    async fn refresh_shared(self: &Rc<Self>, cfg: &Rc<Config>, trigger: Trigger, line: &RequestLine) -> bool {
+        let in_flight = self.refresh_in_flight.borrow().clone();
+        let promise = match in_flight {
+            Some(promise) => promise,
+            None => {
+                let client = Rc::clone(self);
+                let (cfg, line) = (Rc::clone(cfg), line.clone());
+                let promise = future_to_promise(async move {
+                    let refreshed = client.run_refresh(&cfg, trigger, &line).await;
+                    client.refresh_in_flight.borrow_mut().take();
+                    Ok(JsValue::from_bool(refreshed))
+                });
+                // The future above runs no earlier than the next microtask, so it is recorded before it
+                // can finish and clear it.
+                *self.refresh_in_flight.borrow_mut() = Some(promise.clone());
+                promise
+            }
+        };
+        JsFuture::from(promise).await.ok().and_then(|value| value.as_bool()).unwrap_or(false)
+    }
+
+    async fn run_refresh(&self, cfg: &Config, trigger: Trigger, line: &RequestLine) -> bool {
+        let settings = &cfg.settings;
+        let Some(refresh_token) = self.refresh_token(cfg) else {
+            let mut reason = String::from("no refresh token is stored in ");
+            reason.push_str(self.store.label(settings.storage));
+            reason.push_str(" under \"");
+            reason.push_str(&settings.refresh_token_key);
+            reason.push('"');
+            self.report(cfg, &Diagnostic::refresh_failed(line, &reason));
+            return false;
+        };
+        let sent_evidence = self.access_token(cfg).token().map(|token| TokenEvidence::of(token, Claims::from_token(token).as_ref()));
+        self.report(cfg, &Diagnostic::refreshing(line, sent_evidence, trigger_phrase(trigger)));
+        let outcome = exchange(cfg, &refresh_token).await;
+        // Tokens cleared (logout) or replaced (setTokens, another tab) while the refresh was in flight win
+        // over its result: a finished refresh never resurrects a session the app ended.
+        let still_current = self.refresh_token(cfg).as_deref() == Some(refresh_token.as_str());
+        match outcome {
+            Ok(tokens) if still_current => {
+                self.store_refreshed(cfg, trigger, line, &tokens);
+                true
+            }
+            Ok(_) => {
+                self.report(cfg, &Diagnostic::refresh_failed(line, "the tokens were cleared or replaced while the refresh was in flight, so its result was discarded"));
+                self.access_token(cfg).token().is_some()
+            }
+            Err(failure @ RefreshFailure::Rejected { .. }) => {
+                let description = scrub(&failure.describe(), &[refresh_token.as_str()]);
+                if still_current {
+                    self.clear_tokens();
+                    self.report(cfg, &Diagnostic::refresh_rejected(line, &description));
+                    self.auth_failure(cfg, "refresh_rejected", &description, refresh_status(&failure));
+                    false
+                } else {
+                    // Another tab or the app stored newer tokens meanwhile: use them instead of logging out.
+                    self.report(cfg, &Diagnostic::refresh_failed(line, "the refresh was rejected, but newer tokens were stored meanwhile; using those"));
+                    self.access_token(cfg).token().is_some()
+                }
+            }
+            Err(failure) => {
+                let reason = scrub(&failure.describe(), &[refresh_token.as_str()]);
+                self.report(cfg, &Diagnostic::refresh_failed(line, &reason));
+                false
+            }
+        }
+    }
+
+    fn store_refreshed(&self, cfg: &Config, trigger: Trigger, line: &RequestLine, tokens: &TokenSet) {
+        let settings = &cfg.settings;
+        self.store.write(settings.storage, &settings.access_token_key, &tokens.access_token);
+        if let Some(rotated) = &tokens.refresh_token {
+            self.store.write(settings.storage, &settings.refresh_token_key, rotated);
+        }
+        self.flush_store_warning(cfg);
+        let claims = Claims::from_token(&tokens.access_token);
+        let evidence = TokenEvidence::of(&tokens.access_token, claims.as_ref());
+        let expires_at_ms = evidence.expires_at.map(|exp| exp * 1000.0).or_else(|| tokens.expires_in.map(|seconds| now_ms() + seconds * 1000.0));
+        self.report(cfg, &Diagnostic::refreshed(line, evidence.clone(), tokens.refresh_token.is_some()));
+        if cfg.on_refresh.is_some() {
+            let info = Object::new();
+            set(&info, "trigger", &JsValue::from_str(trigger.name()));
+            set(&info, "rotated", &JsValue::from_bool(tokens.refresh_token.is_some()));
+            set(&info, "fingerprint", &JsValue::from_str(&evidence.fingerprint));
+            if let Some(at) = expires_at_ms {
+                set(&info, "expiresAt", &JsValue::from_f64(at));
+            }
+            call_hook(cfg.on_refresh.as_ref(), "onRefresh", &info);
+        }
+    }
+}
+
+fn trigger_phrase(trigger: Trigger) -> &'static str {
+    match trigger {
+        Trigger::Expiring => "the access token expires within refreshLeeway",
+        Trigger::Unauthorized => "the server answered 401",
+        Trigger::Manual => "refresh() was called",
+    }
+}
+
+fn refresh_status(failure: &RefreshFailure) -> Option<u16> {
+    match failure {
+        RefreshFailure::Rejected { status, .. } => Some(*status),
+        RefreshFailure::Transient { .. } => None,
+    }
+}
+
+fn note(trace: &mut Option<&mut Vec<String>>, line: String) {
+    if let Some(lines) = trace {
+        lines.push(line);
+    }
+}
+
+fn status_line(label: &str, status: u16) -> String {
+    let mut line = String::from(label);
+    line.push_str(": ");
+    crate::redact::push_decimal(&mut line, u64::from(status));
+    line
+}
+
+/// The response's `WWW-Authenticate`, scrubbed; `None` when absent or unreadable (CORS hides it unless
+/// exposed).
+fn read_challenge(response: &Response, secrets: &[String]) -> Option<String> {
+    let value = response.headers().get("WWW-Authenticate").ok().flatten()?;
+    Some(scrub(&value, &secrets.iter().map(String::as_str).collect::<Vec<_>>()))
+}
+
+/// The fetch function to use: the configured one, or the global one.
+fn fetch_function(cfg: &Config) -> Result<Function, Error> {
+    cfg.fetch.clone().or_else(global_fetch).ok_or_else(|| {
+        Error::new(ErrorCode::Unsupported, "no fetch function: this environment has no global fetch; pass one as the `fetch` option")
+    })
+}
+
+/// Calls `fetch(input, init)` and awaits it; a rejection is passed through unchanged.
+async fn call_fetch(cfg: &Config, input: &JsValue, init: &JsValue) -> Result<JsValue, Error> {
+    let fetch = fetch_function(cfg)?;
+    let promise = fetch.call2(&js_sys::global(), input, init).map_err(Error::thrown)?;
+    JsFuture::from(Promise::resolve(&promise)).await.map_err(Error::thrown)
+}
+
+/// Sends one attempt of `out`, with `token` in the configured header when given.
+async fn send(cfg: &Config, out: &Outgoing, token: Option<&str>) -> Result<Response, Error> {
+    let headers = Headers::new_with_headers(&out.headers).map_err(Error::thrown)?;
+    if let Some(token) = token {
+        let settings = &cfg.settings;
+        let value = if settings.scheme.is_empty() { token.to_owned() } else { settings.scheme.clone() + " " + token };
+        headers.set(&settings.header_name, &value).map_err(Error::thrown)?;
+    }
+    let init = Object::assign(&Object::new(), &out.init);
+    set(&init, "headers", &headers);
+    let input: JsValue = match &out.input {
+        Input::Url(url) => JsValue::from_str(url),
+        // Each attempt sends a clone, so the original keeps its body for the retry.
+        Input::Request(request) => request.clone().map_err(Error::thrown)?.into(),
+    };
+    let response = call_fetch(cfg, &input, &init).await?;
+    Ok(response.unchecked_into())
+}
+
+/// Sends the refresh request and reads the reply, within `refreshTimeout`.
+async fn exchange(cfg: &Config, refresh_token: &str) -> Result<TokenSet, RefreshFailure> {
+    let settings = &cfg.settings;
+    let url = match location() {
+        Some((href, _)) => web_sys::Url::new_with_base(&settings.refresh_url, &href),
+        None => web_sys::Url::new(&settings.refresh_url),
+    };
+    let url = url.map_err(|_| {
+        RefreshFailure::transient(String::from("refreshUrl \"") + &settings.refresh_url + "\" cannot be resolved to an absolute URL here; configure an absolute URL")
+    })?;
+    let (content_type, body) = refresh::refresh_request_body(settings.refresh_format, refresh_token, settings.client_id.as_deref());
+    let headers = Object::new();
+    set(&headers, "content-type", &JsValue::from_str(content_type));
+    set(&headers, "accept", &JsValue::from_str("application/json"));
+    let init = Object::new();
+    set(&init, "method", &JsValue::from_str("POST"));
+    set(&init, "headers", &headers);
+    set(&init, "body", &JsValue::from_str(&body));
+    set(&init, "credentials", &JsValue::from_str(settings.refresh_credentials));
+    set(&init, "cache", &JsValue::from_str("no-store"));
+    let controller = web_sys::AbortController::new().ok();
+    if let Some(controller) = &controller {
+        set(&init, "signal", &controller.signal());
+    }
+    let fetch = fetch_function(cfg).map_err(|error| RefreshFailure::transient(error.to_string()))?;
+    let href = JsValue::from_str(&url.href());
+    let request = future_to_promise(async move {
+        let promise = fetch.call2(&js_sys::global(), &href, &init)?;
+        let response: Response = JsFuture::from(Promise::resolve(&promise)).await?.unchecked_into();
+        let status = response.status();
+        let text = JsFuture::from(response.text()?).await?;
+        Ok(Array::of2(&JsValue::from(status), &text).into())
+    });
+    let (deadline, timer) = crate::platform::timeout(settings.refresh_timeout, move || {
+        if let Some(controller) = controller {
+            controller.abort();
+        }
+    });
+    let outcome = JsFuture::from(Promise::race(&Array::of2(&request, &deadline))).await;
+    timer.cancel();
+    match outcome {
+        Ok(pair) => {
+            let status = Reflect::get_u32(&pair, 0).ok().and_then(|value| value.as_f64()).unwrap_or(0.0) as u16;
+            let text = Reflect::get_u32(&pair, 1).ok().and_then(|value| value.as_string()).unwrap_or_default();
+            refresh::read_refresh_reply(settings.refresh_format, status, &text)
+        }
+        Err(error) => {
+            let described = describe_exception(&error);
+            if described.starts_with("TimeoutError") || described.starts_with("AbortError") {
+                let mut reason = String::from("the refresh request timed out after ");
+                crate::redact::push_decimal(&mut reason, u64::from(settings.refresh_timeout));
+                reason.push_str(" ms (refreshTimeout)");
+                Err(RefreshFailure::transient(reason))
+            } else {
+                Err(RefreshFailure::transient(String::from("the refresh request failed without a response (") + &described + "): a network error, or CORS on the refresh endpoint"))
+            }
+        }
+    }
+}
+
+impl Outgoing {
+    /// Reads `fetch`-style arguments without consuming anything the retry will need.
+    fn prepare(cfg: &Config, input: &JsValue, init: &JsValue) -> Result<Outgoing, Error> {
+        let init = if init.is_undefined() || init.is_null() {
+            Object::new()
+        } else if init.is_object() {
+            Object::assign(&Object::new(), init.unchecked_ref())
+        } else {
+            let mut message = String::from("init must be an object (a RequestInit) or undefined; got ");
+            message.push_str(&crate::options::shape_of(init).describe());
+            return Err(Error::new(ErrorCode::InvalidArgument, message));
+        };
+        let skip_auth = Reflect::get(&init, &JsValue::from_str("skipAuth")).map(|value| value.is_truthy()).unwrap_or(false);
+        let _ = Reflect::delete_property(&init, &JsValue::from_str("skipAuth"));
+
+        let (input, url_text, request_method) = if let Some(request) = input.dyn_ref::<Request>() {
+            (Input::Request(Clone::clone(request)), request.url(), Some(request.method()))
+        } else if let Some(url) = input.as_string() {
+            (Input::Url(url.clone()), url, None)
+        } else if let Some(url) = input.dyn_ref::<web_sys::Url>() {
+            (Input::Url(url.href()), url.href(), None)
+        } else {
+            let mut message = String::from("input must be a URL string, a URL or a Request; got ");
+            message.push_str(&crate::options::shape_of(input).describe());
+            return Err(Error::new(ErrorCode::InvalidArgument, message));
+        };
+        let method = Reflect::get(&init, &JsValue::from_str("method")).ok().and_then(|value| value.as_string()).or(request_method).unwrap_or_else(|| "GET".into());
+
+        let headers_init = Reflect::get(&init, &JsValue::from_str("headers")).unwrap_or(JsValue::UNDEFINED);
+        let headers = if !headers_init.is_undefined() && !headers_init.is_null() {
+            // The Headers constructor takes every HeadersInit form and throws fetch's own TypeError on a bad one.
+            Headers::new_with_str_sequence_sequence(&headers_init).map_err(Error::thrown)?
+        } else if let Input::Request(request) = &input {
+            Headers::new_with_headers(&request.headers()).map_err(Error::thrown)?
+        } else {
+            Headers::new().map_err(Error::thrown)?
+        };
+
+        let resolved = match location() {
+            Some((href, _)) => web_sys::Url::new_with_base(&url_text, &href),
+            None => web_sys::Url::new(&url_text),
+        }
+        .ok();
+        let origin = resolved.as_ref().map(web_sys::Url::origin).filter(|origin| origin != "null");
+        let line = RequestLine { method: method.to_ascii_uppercase(), url: resolved.map_or(url_text, |url| url.href()) };
+
+        let header_name = &cfg.settings.header_name;
+        let skip = if skip_auth {
+            Some("skipAuth is set for this call")
+        } else if headers.has(header_name).unwrap_or(false) {
+            Some("the caller set this header itself")
+        } else {
+            None
+        };
+        let body = Reflect::get(&init, &JsValue::from_str("body")).unwrap_or(JsValue::UNDEFINED);
+        let replayable = !body.is_instance_of::<web_sys::ReadableStream>();
+        Ok(Outgoing { input, init, headers, line, origin, skip, replayable })
+    }
+}

@@ -1,0 +1,307 @@
+//! A small, strict JSON reader for the two JSON documents authfetch reads itself: a JWT's claims and a
+//! refresh endpoint's reply.
+//!
+//! Why not `serde_json`: it adds ~17 KB gzipped to the wasm download, more than the rest of the library.
+//! This reader keeps what we need (objects, strings, numbers, booleans) in a few hundred bytes of code,
+//! never panics, bounds nesting depth, and is tested natively.
+
+/// A parsed JSON value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Json {
+    /// `null`.
+    Null,
+    /// `true` or `false`.
+    Bool(bool),
+    /// Any JSON number.
+    Number(f64),
+    /// A string, with escapes decoded.
+    String(String),
+    /// An array.
+    Array(Vec<Json>),
+    /// An object, members in document order (duplicates kept; [`Json::get`] returns the first).
+    Object(Vec<(String, Json)>),
+}
+
+/// Deepest nesting accepted; deeper documents are rejected rather than recursed into.
+const MAX_DEPTH: u32 = 32;
+
+impl Json {
+    /// Parses a complete JSON document (surrounding whitespace allowed). `None` when it is not valid JSON.
+    pub fn parse(text: &str) -> Option<Json> {
+        let mut reader = Reader { bytes: text.as_bytes(), pos: 0 };
+        let value = reader.value(0)?;
+        reader.skip_whitespace();
+        if reader.pos == reader.bytes.len() {
+            Some(value)
+        } else {
+            None
+        }
+    }
+
+    /// The member `key` of an object (the first one if repeated); `None` for other values.
+    pub fn get(&self, key: &str) -> Option<&Json> {
+        match self {
+            Json::Object(members) => members.iter().find(|(name, _)| name == key).map(|(_, value)| value),
+            _ => None,
+        }
+    }
+
+    /// The string inside a [`Json::String`].
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Json::String(text) => Some(text),
+            _ => None,
+        }
+    }
+
+    /// The number inside a [`Json::Number`].
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Json::Number(number) => Some(*number),
+            _ => None,
+        }
+    }
+
+    /// A short name of the value's type, for messages ("a string", "a number", …).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Json::Null => "null",
+            Json::Bool(_) => "a boolean",
+            Json::Number(_) => "a number",
+            Json::String(_) => "a string",
+            Json::Array(_) => "an array",
+            Json::Object(_) => "an object",
+        }
+    }
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl Reader<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    fn next(&mut self) -> Option<u8> {
+        let byte = self.peek()?;
+        self.pos += 1;
+        Some(byte)
+    }
+
+    fn skip_whitespace(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.pos += 1;
+        }
+    }
+
+    fn expect_word(&mut self, word: &[u8]) -> Option<()> {
+        let end = self.pos.checked_add(word.len())?;
+        if self.bytes.get(self.pos..end)? == word {
+            self.pos = end;
+            Some(())
+        } else {
+            None
+        }
+    }
+
+    fn value(&mut self, depth: u32) -> Option<Json> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        self.skip_whitespace();
+        match self.peek()? {
+            b'{' => self.object(depth),
+            b'[' => self.array(depth),
+            b'"' => self.string().map(Json::String),
+            b't' => self.expect_word(b"true").map(|()| Json::Bool(true)),
+            b'f' => self.expect_word(b"false").map(|()| Json::Bool(false)),
+            b'n' => self.expect_word(b"null").map(|()| Json::Null),
+            _ => self.number().map(Json::Number),
+        }
+    }
+
+    fn object(&mut self, depth: u32) -> Option<Json> {
+        self.pos += 1; // '{'
+        let mut members = Vec::new();
+        self.skip_whitespace();
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            return Some(Json::Object(members));
+        }
+        loop {
+            self.skip_whitespace();
+            if self.peek() != Some(b'"') {
+                return None;
+            }
+            let name = self.string()?;
+            self.skip_whitespace();
+            if self.next()? != b':' {
+                return None;
+            }
+            let value = self.value(depth + 1)?;
+            members.push((name, value));
+            self.skip_whitespace();
+            match self.next()? {
+                b',' => continue,
+                b'}' => return Some(Json::Object(members)),
+                _ => return None,
+            }
+        }
+    }
+
+    fn array(&mut self, depth: u32) -> Option<Json> {
+        self.pos += 1; // '['
+        let mut items = Vec::new();
+        self.skip_whitespace();
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+            return Some(Json::Array(items));
+        }
+        loop {
+            items.push(self.value(depth + 1)?);
+            self.skip_whitespace();
+            match self.next()? {
+                b',' => continue,
+                b']' => return Some(Json::Array(items)),
+                _ => return None,
+            }
+        }
+    }
+
+    fn number(&mut self) -> Option<f64> {
+        let start = self.pos;
+        while matches!(self.peek(), Some(b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')) {
+            self.pos += 1;
+        }
+        let text = std::str::from_utf8(self.bytes.get(start..self.pos)?).ok()?;
+        // JSON forbids what Rust's float parser accepts beyond it: a leading '+', a bare '.', "inf".
+        let first = text.bytes().next()?;
+        if first == b'+' || first == b'.' {
+            return None;
+        }
+        text.parse::<f64>().ok().filter(|number| number.is_finite())
+    }
+
+    fn hex4(&mut self) -> Option<u32> {
+        let mut code = 0u32;
+        for _ in 0..4 {
+            let digit = char::from(self.next()?).to_digit(16)?;
+            code = code * 16 + digit;
+        }
+        Some(code)
+    }
+
+    fn string(&mut self) -> Option<String> {
+        self.pos += 1; // opening quote
+        let mut out = String::new();
+        loop {
+            let start = self.pos;
+            while !matches!(self.peek()?, b'"' | b'\\' | 0..=0x1f) {
+                self.pos += 1;
+            }
+            out.push_str(std::str::from_utf8(self.bytes.get(start..self.pos)?).ok()?);
+            match self.next()? {
+                b'"' => return Some(out),
+                b'\\' => {
+                    let decoded = match self.next()? {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        b'u' => self.unicode_escape()?,
+                        _ => return None,
+                    };
+                    out.push(decoded);
+                }
+                _ => return None, // raw control character
+            }
+        }
+    }
+
+    fn unicode_escape(&mut self) -> Option<char> {
+        let high = self.hex4()?;
+        if (0xD800..0xDC00).contains(&high) {
+            self.expect_word(b"\\u")?;
+            let low = self.hex4()?;
+            if !(0xDC00..0xE000).contains(&low) {
+                return None;
+            }
+            char::from_u32(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+        } else {
+            char::from_u32(high)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Json;
+
+    #[test]
+    fn an_object_with_every_kind_of_value_is_read() {
+        let json = Json::parse(r#" {"a": "x", "n": -1.5e2, "t": true, "f": false, "z": null, "l": [1, {"b": []}]} "#);
+        let json = json.unwrap_or(Json::Null);
+        assert_eq!(json.get("a").and_then(Json::as_str), Some("x"));
+        assert_eq!(json.get("n").and_then(Json::as_f64), Some(-150.0));
+        assert_eq!(json.get("t"), Some(&Json::Bool(true)));
+        assert_eq!(json.get("z"), Some(&Json::Null));
+        assert!(matches!(json.get("l"), Some(Json::Array(items)) if items.len() == 2));
+    }
+
+    #[test]
+    fn string_escapes_and_surrogate_pairs_are_decoded() {
+        let json = Json::parse(r#""a\"b\\c\/\n\u00e9\ud83d\ude00""#);
+        assert_eq!(json, Some(Json::String("a\"b\\c/\n\u{e9}\u{1F600}".to_string())));
+    }
+
+    #[test]
+    fn invalid_documents_are_rejected_without_panicking() {
+        for text in [
+            "", "{", "}", "[1,]", "{\"a\"}", "{\"a\":}", "{\"a\":1,}", "tru", "nul", "+1", ".5", "1 2", "\"abc",
+            "\"\\x\"", "\"\\u12\"", "\"\\ud800\"", "\"\\ud800\\u0041\"", "{\"a\":1}x", "\"tab\there\"", "NaN",
+            "1e999", "\\", "\u{0}",
+        ] {
+            assert_eq!(Json::parse(text), None, "{text:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn nesting_deeper_than_the_limit_is_rejected_not_recursed() {
+        let deep = "[".repeat(10_000) + &"]".repeat(10_000);
+        assert_eq!(Json::parse(&deep), None);
+        let fine = "[".repeat(20) + &"]".repeat(20);
+        assert!(Json::parse(&fine).is_some());
+    }
+
+    #[test]
+    fn get_returns_the_first_of_duplicate_members_and_nothing_on_non_objects() {
+        let json = Json::parse(r#"{"a":1,"a":2}"#).unwrap_or(Json::Null);
+        assert_eq!(json.get("a").and_then(Json::as_f64), Some(1.0));
+        assert_eq!(Json::Number(1.0).get("a"), None);
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    mod properties {
+        use super::super::Json;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn arbitrary_text_never_panics(text in ".{0,200}") {
+                let _ = Json::parse(&text);
+            }
+
+            #[test]
+            fn arbitrary_bracket_soup_never_panics(text in "[\\[\\]{}\":,0-9a-z\\\\ ]{0,300}") {
+                let _ = Json::parse(&text);
+            }
+        }
+    }
+}

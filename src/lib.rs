@@ -1,0 +1,39 @@
+//! # authfetch
+//!
+//! `fetch` with bearer tokens done right, for browsers, compiled to WebAssembly:
+//!
+//! - reads the access and refresh tokens from storage (`localStorage` by default, `sessionStorage`, or memory);
+//! - adds `Authorization: Bearer …` only to allowed origins, never to a third party;
+//! - refreshes a JWT that is about to expire before sending, and on a 401 refreshes **once** for every
+//!   request waiting on it, stores the new tokens, and retries once;
+//! - explains every 401 in the console and through `onDiagnostic`, with tokens always redacted.
+//!
+//! The crate is laid out one idea per module. The pure modules decide and are tested natively:
+//! [`jwt`] (claims), [`origin`] (who may get the token), [`refresh`] (the protocol and the
+//! refresh/retry decisions), [`challenge`] (`WWW-Authenticate`), [`diagnose`] (events and messages),
+//! [`redact`] (fingerprints), [`token`] (stored values), [`config`] (options), [`json`], [`error`].
+//! The browser-facing modules move data: [`storage`], [`platform`], [`report`], [`options`], [`client`]
+//! (the request pipeline), and [`bindings`], the only place with `#[wasm_bindgen]` exports.
+
+#![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
+
+pub mod bindings;
+pub mod challenge;
+pub mod client;
+pub mod config;
+pub mod diagnose;
+pub mod error;
+pub mod json;
+pub mod jwt;
+pub mod options;
+pub mod origin;
+pub mod platform;
+pub mod redact;
+pub mod refresh;
+pub mod report;
+pub mod storage;
+pub mod token;
+
+pub use client::Client;
+pub use error::{Error, ErrorCode};
