@@ -1,0 +1,629 @@
+//! The client in a real browser, against an injected `fetch` that plays the server precisely: it records
+//! every request (URL, method, the Authorization header it received, the body) and counts refresh calls.
+//! Each test asserts what a user would observe: headers the server saw, how many refreshes it got, the
+//! `Response` returned, what was stored, what the console printed.
+#![cfg(target_arch = "wasm32")]
+
+use authfetch::bindings::{auth_fetch, configure, AuthClient};
+use js_sys::{Array, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen(inline_js = r#"
+const b64 = (obj) => btoa(JSON.stringify(obj)).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
+let generation = 0;
+export function jwt(secondsFromNow) {
+  generation += 1;
+  const now = Math.floor(Date.now() / 1000);
+  return b64({ alg: 'HS256', typ: 'JWT' }) + '.' + b64({ sub: 'u1', iat: now, exp: now + secondsFromNow, g: generation }) + '.c2lnbmF0dXJlLXNpZ25hdHVyZS1zaWduYXR1cmU';
+}
+
+async function bodyOf(req) {
+  if (req.method === 'GET' || req.method === 'HEAD') return null;
+  const type = req.headers.get('content-type') || '';
+  if (type.startsWith('multipart/form-data')) {
+    const form = await req.formData();
+    return 'form:' + JSON.stringify([...form.entries()].map(([k, v]) => [k, typeof v === 'string' ? v : 'file:' + v.name + ':' + v.size]));
+  }
+  return await req.text();
+}
+
+// A server: protected API on the page's origin, a third party on another origin, and a refresh endpoint.
+export function fakeServer() {
+  const s = {
+    accessToken: 'opaque-access-1', refreshToken: 'opaque-refresh-1', validTokens: new Set(['opaque-access-1']),
+    refreshCalls: 0, refreshBodies: [], refreshContentTypes: [], seen: [], refreshMode: 'ok', rotate: true,
+    refreshDelayMs: 0, alwaysUnauthorized: false, status: 0, issued: ['opaque-access-1', 'opaque-refresh-1'],
+    newAccess: () => 'opaque-access-' + (s.refreshCalls + 1),
+  };
+  s.fetch = async (input, init) => {
+    const req = new Request(input, init);
+    if (req.signal.aborted) throw new DOMException('The operation was aborted.', 'AbortError'); // as fetch does
+    const url = new URL(req.url);
+    const body = await bodyOf(req.clone());
+    if (url.pathname === '/api/refresh-token' || url.pathname === '/oauth/token') {
+      s.refreshCalls += 1;
+      s.refreshBodies.push(body);
+      s.refreshContentTypes.push(req.headers.get('content-type'));
+      if (s.refreshDelayMs) await new Promise((r) => setTimeout(r, s.refreshDelayMs));
+      if (s.refreshMode === 'hang') return new Promise((_, reject) => { req.signal.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError'))); });
+      if (s.refreshMode === 'network') throw new TypeError('Failed to fetch');
+      if (s.refreshMode === '500') return new Response('oops', { status: 500 });
+      if (s.refreshMode === 'garbage') return new Response('<html>', { status: 200 });
+      if (s.refreshMode === 'invalid_grant') return new Response('{"error":"invalid_grant","error_description":"refresh token revoked"}', { status: 400 });
+      const access = typeof s.newAccess === 'function' ? s.newAccess() : s.newAccess;
+      s.accessToken = access;
+      s.validTokens.add(access);
+      s.issued.push(access);
+      const reply = url.pathname === '/oauth/token' ? { access_token: access, token_type: 'Bearer', expires_in: 60 } : { accessToken: access, expiresIn: 60 };
+      if (s.rotate) {
+        s.refreshToken = 'opaque-refresh-' + (s.refreshCalls + 1);
+        s.issued.push(s.refreshToken);
+        if (url.pathname === '/oauth/token') reply.refresh_token = s.refreshToken; else reply.refreshToken = s.refreshToken;
+      }
+      return new Response(JSON.stringify(reply), { status: 200, headers: { 'content-type': 'application/json' } });
+    }
+    const auth = req.headers.get('authorization');
+    const record = { url: req.url, origin: url.origin, method: req.method, auth, body, custom: req.headers.get('x-custom') };
+    s.seen.push(record);
+    if (s.onSeen) s.onSeen(record);
+    if (url.origin !== location.origin) return new Response('third party', { status: 200 });
+    if (url.pathname === '/api/forbidden') return new Response('no', { status: 403, headers: { 'WWW-Authenticate': 'Bearer error="insufficient_scope", scope="admin"' } });
+    const token = auth && auth.startsWith('Bearer ') ? auth.slice(7) : null;
+    if (s.alwaysUnauthorized || !token || !s.validTokens.has(token)) {
+      return new Response('unauthorized', { status: 401, headers: { 'WWW-Authenticate': token ? 'Bearer realm="test", error="invalid_token", error_description="token expired"' : 'Bearer realm="test"' } });
+    }
+    return new Response(JSON.stringify({ ok: true, body }), { status: 200 });
+  };
+  return s;
+}
+
+// Expire every token issued so far (the server rotates its signing key, say).
+export function expireAll(s) { s.validTokens = new Set(); }
+
+export function options(server, extra) { return Object.assign({ fetch: server.fetch, storage: 'memory', logLevel: 'warn' }, extra || {}); }
+
+// Record everything printed to the console while a test runs.
+export function captureConsole() {
+  const lines = [];
+  const names = ['log', 'info', 'warn', 'error', 'debug', 'groupCollapsed', 'group'];
+  const saved = names.map((n) => console[n]);
+  names.forEach((n, i) => { console[n] = (...args) => { lines.push(n + ': ' + args.map(String).join(' ')); saved[i].apply(console, args); }; });
+  return { lines, restore() { names.forEach((n, i) => { console[n] = saved[i]; }); } };
+}
+
+export function recorder() { const calls = []; const fn = (x) => { calls.push(x); }; fn.calls = calls; return fn; }
+export function streamBody(text) { return new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode(text)); c.close(); } }); }
+export function blobBody(text) { return new Blob([text], { type: 'text/plain' }); }
+export function bufferBody(text) { return new TextEncoder().encode(text).buffer; }
+export function formBody() { const f = new FormData(); f.append('name', 'ada'); f.append('file', new Blob(['12345']), 'a.txt'); return f; }
+export function paramsBody() { return new URLSearchParams({ q: 'a b', n: '1' }); }
+export function requestWithBody(url, text) { return new Request(url, { method: 'PUT', body: text, headers: { 'x-custom': 'kept', 'content-type': 'text/plain' } }); }
+export function abortedSignal() { const c = new AbortController(); c.abort(); return c.signal; }
+export function status(response) { return response.status; }
+export function callAll(promises) { return Promise.allSettled(promises); }
+export function errorInfo(e) { return { name: e && e.name, code: e && e.code, message: e && e.message, isError: e instanceof Error }; }
+"#)]
+extern "C" {
+    fn jwt(seconds_from_now: i32) -> String;
+    #[wasm_bindgen(js_name = fakeServer)]
+    fn fake_server() -> JsValue;
+    #[wasm_bindgen(js_name = expireAll)]
+    fn expire_all(server: &JsValue);
+    fn options(server: &JsValue, extra: &JsValue) -> JsValue;
+    #[wasm_bindgen(js_name = captureConsole)]
+    fn capture_console() -> JsValue;
+    fn recorder() -> JsValue;
+    #[wasm_bindgen(js_name = streamBody)]
+    fn stream_body(text: &str) -> JsValue;
+    #[wasm_bindgen(js_name = blobBody)]
+    fn blob_body(text: &str) -> JsValue;
+    #[wasm_bindgen(js_name = bufferBody)]
+    fn buffer_body(text: &str) -> JsValue;
+    #[wasm_bindgen(js_name = formBody)]
+    fn form_body() -> JsValue;
+    #[wasm_bindgen(js_name = paramsBody)]
+    fn params_body() -> JsValue;
+    #[wasm_bindgen(js_name = requestWithBody)]
+    fn request_with_body(url: &str, text: &str) -> JsValue;
+    #[wasm_bindgen(js_name = abortedSignal)]
+    fn aborted_signal() -> JsValue;
+    #[wasm_bindgen(js_name = callAll)]
+    fn call_all(promises: &Array) -> Promise;
+    #[wasm_bindgen(js_name = errorInfo)]
+    fn error_info(error: &JsValue) -> JsValue;
+}
+
+// ---- small helpers -------------------------------------------------------------------------------
+
+fn get(target: &JsValue, key: &str) -> JsValue {
+    Reflect::get(target, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn set(target: &JsValue, key: &str, value: impl Into<JsValue>) {
+    Reflect::set(target, &JsValue::from_str(key), &value.into()).unwrap_or(false);
+}
+
+fn number(target: &JsValue, key: &str) -> f64 {
+    get(target, key).as_f64().unwrap_or(f64::NAN)
+}
+
+fn text(target: &JsValue, key: &str) -> Option<String> {
+    get(target, key).as_string()
+}
+
+/// A JS object from (key, value) pairs.
+fn object(pairs: &[(&str, JsValue)]) -> JsValue {
+    let object = js_sys::Object::new();
+    for (key, value) in pairs {
+        set(&object, key, value.clone());
+    }
+    object.into()
+}
+
+/// The requests the server saw (not counting refreshes).
+fn seen(server: &JsValue) -> Vec<JsValue> {
+    Array::from(&get(server, "seen")).iter().collect()
+}
+
+fn seen_auth(server: &JsValue) -> Vec<Option<String>> {
+    seen(server).iter().map(|request| text(request, "auth")).collect()
+}
+
+fn client(server: &JsValue, extra: &[(&str, JsValue)]) -> AuthClient {
+    match AuthClient::new(options(server, &object(extra))) {
+        Ok(client) => client,
+        Err(error) => panic!("client options rejected: {:?}", text(&error, "message")),
+    }
+}
+
+fn with_tokens(client: &AuthClient, access: &str, refresh: Option<&str>) {
+    let tokens = object(&[("accessToken", access.into()), ("refreshToken", refresh.map_or(JsValue::UNDEFINED, JsValue::from))]);
+    if let Err(error) = client.set_tokens(tokens) {
+        panic!("setTokens failed: {:?}", text(&error, "message"));
+    }
+}
+
+async fn settle(promise: Promise) -> Result<JsValue, JsValue> {
+    JsFuture::from(promise).await
+}
+
+async fn status_of(promise: Promise) -> u16 {
+    match settle(promise).await {
+        Ok(response) => number(&response, "status") as u16,
+        Err(error) => panic!("request rejected: {:?}", error_info(&error)),
+    }
+}
+
+fn init(pairs: &[(&str, JsValue)]) -> JsValue {
+    object(pairs)
+}
+
+fn console_lines(capture: &JsValue) -> Vec<String> {
+    Array::from(&get(capture, "lines")).iter().filter_map(|line| line.as_string()).collect()
+}
+
+fn stop_capture(capture: &JsValue) -> Vec<String> {
+    if let Ok(restore) = get(capture, "restore").dyn_into::<js_sys::Function>() {
+        let _ = restore.call0(capture);
+    }
+    console_lines(capture)
+}
+
+fn recorded(recorder: &JsValue) -> Vec<JsValue> {
+    Array::from(&get(recorder, "calls")).iter().collect()
+}
+
+fn assert_no_whole_token(lines: &[String], server: &JsValue) {
+    let issued: Vec<String> = Array::from(&get(server, "issued")).iter().filter_map(|token| token.as_string()).collect();
+    for line in lines {
+        for token in &issued {
+            assert!(!line.contains(token.as_str()), "a console line shows a whole token: {line}");
+        }
+    }
+}
+
+use wasm_bindgen::JsCast;
+
+// ---- the header ----------------------------------------------------------------------------------
+
+#[wasm_bindgen_test]
+async fn the_token_goes_in_the_authorization_header_of_a_same_origin_request() {
+    let server = fake_server();
+    let client = client(&server, &[]);
+    with_tokens(&client, "opaque-access-1", Some("opaque-refresh-1"));
+    assert_eq!(status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await, 200);
+    assert_eq!(seen_auth(&server), vec![Some("Bearer opaque-access-1".to_string())]);
+}
+
+#[wasm_bindgen_test]
+async fn another_origin_never_receives_the_token_unless_it_is_allowed() {
+    let server = fake_server();
+    let client = client(&server, &[]);
+    with_tokens(&client, "opaque-access-1", Some("opaque-refresh-1"));
+    status_of(client.fetch("https://cdn.example.com/file.js".into(), JsValue::UNDEFINED)).await;
+    status_of(client.fetch("https://api.example.com/x".into(), JsValue::UNDEFINED)).await;
+    assert_eq!(seen_auth(&server), vec![None, None]);
+
+    let allowed = Array::of1(&"https://api.example.com".into());
+    let trusting = self::client(&server, &[("allowedOrigins", allowed.into())]);
+    with_tokens(&trusting, "opaque-access-1", None);
+    status_of(trusting.fetch("https://api.example.com/x".into(), JsValue::UNDEFINED)).await;
+    status_of(trusting.fetch("https://api.example.com.evil.io/x".into(), JsValue::UNDEFINED)).await;
+    let auths = seen_auth(&server);
+    assert_eq!(auths.get(2).cloned().flatten().as_deref(), Some("Bearer opaque-access-1"));
+    assert_eq!(auths.get(3).cloned().flatten(), None);
+}
+
+#[wasm_bindgen_test]
+async fn tokens_are_read_raw_from_local_storage_under_the_configured_keys() {
+    let server = fake_server();
+    let storage = web_sys::window().and_then(|window| window.local_storage().ok().flatten());
+    let Some(storage) = storage else { panic!("no localStorage in the test page") };
+    let _ = storage.set_item("my_access", "opaque-access-1");
+    let client = client(&server, &[("storage", "local".into()), ("accessTokenKey", "my_access".into())]);
+    assert_eq!(status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await, 200);
+    assert_eq!(seen_auth(&server), vec![Some("Bearer opaque-access-1".to_string())]);
+    let _ = storage.remove_item("my_access");
+}
+
+#[wasm_bindgen_test]
+async fn skip_auth_sends_the_request_untouched_and_never_refreshes() {
+    let server = fake_server();
+    let client = client(&server, &[]);
+    with_tokens(&client, "stale", Some("opaque-refresh-1"));
+    let status = status_of(client.fetch("/api/data".into(), init(&[("skipAuth", true.into())]))).await;
+    assert_eq!(status, 401);
+    assert_eq!(seen_auth(&server), vec![None]);
+    assert_eq!(number(&server, "refreshCalls"), 0.0);
+}
+
+// ---- refresh and retry ---------------------------------------------------------------------------
+
+#[wasm_bindgen_test]
+async fn ten_concurrent_401s_share_one_refresh_and_all_retry_with_the_new_token() {
+    let server = fake_server();
+    let client = client(&server, &[]);
+    with_tokens(&client, "opaque-access-1", Some("opaque-refresh-1"));
+    expire_all(&server);
+    let calls = Array::new();
+    for _ in 0..10 {
+        calls.push(&client.fetch("/api/data".into(), JsValue::UNDEFINED));
+    }
+    let results = settle(call_all(&calls)).await.unwrap_or(JsValue::UNDEFINED);
+    let statuses: Vec<u16> = Array::from(&results).iter().map(|result| number(&get(&result, "value"), "status") as u16).collect();
+    assert_eq!(statuses, vec![200; 10]);
+    assert_eq!(number(&server, "refreshCalls"), 1.0, "exactly one refresh for ten 401s");
+    let retries: Vec<_> = seen_auth(&server).into_iter().filter(|auth| auth.as_deref() == Some("Bearer opaque-access-2")).collect();
+    assert_eq!(retries.len(), 10, "every request retried with the new token");
+}
+
+#[wasm_bindgen_test]
+async fn an_expiring_jwt_is_refreshed_once_before_sending_so_no_401_is_wasted() {
+    let server = fake_server();
+    let expiring = jwt(5); // inside the 30 s leeway
+    set(&server, "validTokens", js_sys::Set::new(&Array::of1(&expiring.clone().into())));
+    let fresh = jwt(3600);
+    set(&server, "newAccess", fresh.clone());
+    let client = client(&server, &[]);
+    with_tokens(&client, &expiring, Some("opaque-refresh-1"));
+    let calls = Array::new();
+    for _ in 0..5 {
+        calls.push(&client.fetch("/api/data".into(), JsValue::UNDEFINED));
+    }
+    settle(call_all(&calls)).await.unwrap_or(JsValue::UNDEFINED);
+    assert_eq!(number(&server, "refreshCalls"), 1.0);
+    let expected = String::from("Bearer ") + &fresh;
+    assert_eq!(seen_auth(&server), vec![Some(expected); 5], "all five went out with the fresh token, none got a 401");
+}
+
+#[wasm_bindgen_test]
+async fn the_retry_sends_the_same_method_headers_and_body_for_every_replayable_body_type() {
+    let bodies: Vec<(&str, JsValue)> = vec![
+        ("string", JsValue::from_str("{\"a\":1}")),
+        ("params", params_body()),
+        ("form", form_body()),
+        ("blob", blob_body("blob-bytes")),
+        ("buffer", buffer_body("buffer-bytes")),
+    ];
+    for (kind, body) in bodies {
+        let server = fake_server();
+        let client = client(&server, &[]);
+        with_tokens(&client, "opaque-access-1", Some("opaque-refresh-1"));
+        expire_all(&server);
+        let request_init = init(&[("method", "POST".into()), ("body", body), ("headers", object(&[("x-custom", "kept".into())]))]);
+        assert_eq!(status_of(client.fetch("/api/data".into(), request_init)).await, 200, "{kind}");
+        let requests = seen(&server);
+        assert_eq!(requests.len(), 2, "{kind}: first attempt and one retry");
+        let (first, retry) = (&requests[0], &requests[1]);
+        assert_eq!(text(retry, "method").as_deref(), Some("POST"), "{kind}");
+        assert_eq!(text(retry, "custom").as_deref(), Some("kept"), "{kind}");
+        assert!(text(first, "body").is_some_and(|body| !body.is_empty()), "{kind}: the first attempt had a body");
+        assert_eq!(text(first, "body"), text(retry, "body"), "{kind}: the retry's body is byte-for-byte the first's");
+        assert_eq!(text(retry, "auth").as_deref(), Some("Bearer opaque-access-2"), "{kind}");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_request_object_is_retried_with_its_body_and_headers() {
+    let server = fake_server();
+    let client = client(&server, &[]);
+    with_tokens(&client, "opaque-access-1", Some("opaque-refresh-1"));
+    expire_all(&server);
+    assert_eq!(status_of(client.fetch(request_with_body("/api/data", "request-body"), JsValue::UNDEFINED)).await, 200);
+    let requests = seen(&server);
+    assert_eq!(requests.len(), 2);
+    for request in &requests {
+        assert_eq!(text(request, "method").as_deref(), Some("PUT"));
+        assert_eq!(text(request, "body").as_deref(), Some("request-body"));
+        assert_eq!(text(request, "custom").as_deref(), Some("kept"));
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_stream_body_is_not_resent_empty_the_401_is_returned_with_a_named_diagnostic() {
+    let server = fake_server();
+    let events = recorder();
+    let client = client(&server, &[("onDiagnostic", events.clone())]);
+    with_tokens(&client, "opaque-access-1", Some("opaque-refresh-1"));
+    expire_all(&server);
+    let request_init = init(&[("method", "POST".into()), ("body", stream_body("streamed")), ("duplex", "half".into())]);
+    let result = settle(client.fetch("/api/data".into(), request_init)).await;
+    if let Ok(response) = result {
+        assert_eq!(number(&response, "status"), 401.0);
+        assert_eq!(seen(&server).len(), 1, "no second attempt with an empty body");
+        let codes: Vec<String> = recorded(&events).iter().filter_map(|event| text(event, "code")).collect();
+        assert!(codes.contains(&"body_not_replayable".to_string()), "{codes:?}");
+    }
+    // A browser that cannot upload streams rejects as its own fetch would; either way nothing is resent.
+    assert!(seen(&server).len() <= 1);
+}
+
+#[wasm_bindgen_test]
+async fn a_newer_stored_token_is_used_for_the_retry_without_any_refresh() {
+    let server = fake_server();
+    // While the request is in flight, other code (another tab, the app's login) stores a newer token.
+    let swap = js_sys::Function::new_with_args("r", "if (r.auth === 'Bearer old-token-value') localStorage.setItem('newer_test_key', 'opaque-access-1')");
+    set(&server, "onSeen", swap);
+    let client = client(&server, &[("storage", "local".into()), ("accessTokenKey", "newer_test_key".into()), ("refreshTokenKey", "newer_test_refresh".into())]);
+    with_tokens(&client, "old-token-value", Some("opaque-refresh-1"));
+    assert_eq!(status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await, 200);
+    assert_eq!(number(&server, "refreshCalls"), 0.0);
+    assert_eq!(seen_auth(&server), vec![Some("Bearer old-token-value".into()), Some("Bearer opaque-access-1".into())]);
+    client.clear_tokens();
+}
+
+#[wasm_bindgen_test]
+async fn a_server_that_always_answers_401_gets_exactly_one_refresh_and_one_retry() {
+    let server = fake_server();
+    set(&server, "alwaysUnauthorized", true);
+    let failures = recorder();
+    let client = client(&server, &[("onAuthFailure", failures.clone())]);
+    with_tokens(&client, "opaque-access-1", Some("opaque-refresh-1"));
+    assert_eq!(status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await, 401);
+    assert_eq!(number(&server, "refreshCalls"), 1.0);
+    assert_eq!(seen(&server).len(), 2);
+    let reasons: Vec<Option<String>> = recorded(&failures).iter().map(|info| text(info, "reason")).collect();
+    assert_eq!(reasons, vec![Some("still_unauthorized".to_string())]);
+}
+
+#[wasm_bindgen_test]
+async fn a_rejected_refresh_clears_both_tokens_reports_once_and_returns_the_original_401() {
+    let server = fake_server();
+    set(&server, "refreshMode", "invalid_grant");
+    let failures = recorder();
+    let client = client(&server, &[("onAuthFailure", failures.clone())]);
+    with_tokens(&client, "stale-access-token", Some("opaque-refresh-1"));
+    let capture = capture_console();
+    let response = settle(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await.unwrap_or(JsValue::UNDEFINED);
+    let lines = stop_capture(&capture);
+    assert_eq!(number(&response, "status"), 401.0);
+    let infos = recorded(&failures);
+    assert_eq!(infos.len(), 1);
+    assert_eq!(infos.first().and_then(|info| text(info, "reason")).as_deref(), Some("refresh_rejected"));
+    assert!(lines.iter().any(|line| line.contains("invalid_grant") && line.contains("both tokens were cleared")), "{lines:?}");
+    // Both tokens are gone: the next call goes out without a header and does not try to refresh.
+    assert_eq!(status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await, 401);
+    assert_eq!(seen_auth(&server).last().cloned().flatten(), None);
+    assert_eq!(number(&server, "refreshCalls"), 1.0);
+}
+
+#[wasm_bindgen_test]
+async fn a_transient_refresh_failure_keeps_both_tokens_and_returns_the_original_401() {
+    for mode in ["500", "garbage", "network", "hang"] {
+        let server = fake_server();
+        set(&server, "refreshMode", mode);
+        let events = recorder();
+        let client = client(&server, &[("onDiagnostic", events.clone()), ("refreshTimeout", 200.into())]);
+        with_tokens(&client, "stale-access-token", Some("opaque-refresh-1"));
+        assert_eq!(status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await, 401, "{mode}");
+        let failed: Vec<String> = recorded(&events).iter().filter(|e| text(e, "code").as_deref() == Some("refresh_failed")).filter_map(|e| text(e, "message")).collect();
+        assert_eq!(failed.len(), 1, "{mode}: {failed:?}");
+        // The tokens are still there: the next call sends the same token and refreshes with the same refresh token.
+        set(&server, "refreshMode", "ok");
+        assert_eq!(status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await, 200, "{mode}");
+        let refresh_bodies: Vec<String> = Array::from(&get(&server, "refreshBodies")).iter().filter_map(|b| b.as_string()).collect();
+        assert_eq!(refresh_bodies.last().map(String::as_str), Some("{\"refreshToken\":\"opaque-refresh-1\"}"), "{mode}");
+        if mode == "hang" {
+            assert!(failed.first().is_some_and(|message| message.contains("timed out after 200 ms")), "{failed:?}");
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+async fn the_oauth2_format_posts_a_form_and_a_rotated_refresh_token_replaces_the_old_one() {
+    let server = fake_server();
+    let refreshes = recorder();
+    let client = client(&server, &[
+        ("refreshFormat", "oauth2".into()),
+        ("refreshUrl", "/oauth/token".into()),
+        ("clientId", "web app".into()),
+        ("onRefresh", refreshes.clone()),
+    ]);
+    with_tokens(&client, "stale-access-token", Some("opaque-refresh-1"));
+    assert_eq!(status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await, 200);
+    let bodies: Vec<String> = Array::from(&get(&server, "refreshBodies")).iter().filter_map(|b| b.as_string()).collect();
+    assert_eq!(bodies, vec!["grant_type=refresh_token&refresh_token=opaque-refresh-1&client_id=web+app".to_string()]);
+    let types: Vec<String> = Array::from(&get(&server, "refreshContentTypes")).iter().filter_map(|b| b.as_string()).collect();
+    assert_eq!(types, vec!["application/x-www-form-urlencoded".to_string()]);
+    let info = recorded(&refreshes);
+    assert_eq!(info.first().and_then(|i| text(i, "trigger")).as_deref(), Some("unauthorized"));
+    assert_eq!(info.first().map(|i| get(i, "rotated")), Some(JsValue::TRUE));
+    // Rotation: the next refresh presents the new refresh token.
+    expire_all(&server);
+    assert_eq!(status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await, 200);
+    let bodies: Vec<String> = Array::from(&get(&server, "refreshBodies")).iter().filter_map(|b| b.as_string()).collect();
+    assert!(bodies.last().is_some_and(|body| body.contains("refresh_token=opaque-refresh-2")), "{bodies:?}");
+}
+
+#[wasm_bindgen_test]
+async fn a_reply_without_a_new_refresh_token_keeps_the_old_one() {
+    let server = fake_server();
+    set(&server, "rotate", false);
+    let client = client(&server, &[]);
+    with_tokens(&client, "stale-access-token", Some("opaque-refresh-1"));
+    assert_eq!(status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await, 200);
+    expire_all(&server);
+    assert_eq!(status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await, 200);
+    let bodies: Vec<String> = Array::from(&get(&server, "refreshBodies")).iter().filter_map(|b| b.as_string()).collect();
+    assert_eq!(bodies, vec!["{\"refreshToken\":\"opaque-refresh-1\"}".to_string(); 2]);
+}
+
+#[wasm_bindgen_test]
+async fn a_403_is_returned_as_it_is_without_a_refresh() {
+    let server = fake_server();
+    let client = client(&server, &[]);
+    with_tokens(&client, "opaque-access-1", Some("opaque-refresh-1"));
+    assert_eq!(status_of(client.fetch("/api/forbidden".into(), JsValue::UNDEFINED)).await, 403);
+    assert_eq!(number(&server, "refreshCalls"), 0.0);
+    assert_eq!(seen(&server).len(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn a_manual_refresh_resolves_true_and_stores_the_new_token() {
+    let server = fake_server();
+    let client = client(&server, &[]);
+    with_tokens(&client, "opaque-access-1", Some("opaque-refresh-1"));
+    assert_eq!(settle(client.refresh()).await.ok(), Some(JsValue::TRUE));
+    status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await;
+    assert_eq!(seen_auth(&server), vec![Some("Bearer opaque-access-2".to_string())]);
+    client.clear_tokens();
+    assert_eq!(settle(client.refresh()).await.ok(), Some(JsValue::FALSE));
+}
+
+// ---- fetch semantics -----------------------------------------------------------------------------
+
+#[wasm_bindgen_test]
+async fn network_errors_and_aborts_reject_as_fetch_does_and_leave_tokens_alone() {
+    let server = fake_server();
+    let client = client(&server, &[]);
+    with_tokens(&client, "opaque-access-1", Some("opaque-refresh-1"));
+    // A real network failure through the browser's own fetch.
+    let real = AuthClient::new(object(&[("storage", "memory".into()), ("logLevel", "silent".into())])).unwrap_or_else(|_| panic!("options"));
+    let error = settle(real.fetch("http://127.0.0.1:9/unreachable".into(), JsValue::UNDEFINED)).await.err().unwrap_or(JsValue::NULL);
+    assert_eq!(text(&error_info(&error), "name").as_deref(), Some("TypeError"));
+    // An aborted signal gives an AbortError.
+    let error = settle(client.fetch("/api/data".into(), init(&[("signal", aborted_signal())]))).await.err().unwrap_or(JsValue::NULL);
+    assert_eq!(text(&error_info(&error), "name").as_deref(), Some("AbortError"));
+    // Tokens untouched.
+    assert_eq!(status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await, 200);
+    assert_eq!(number(&server, "refreshCalls"), 0.0);
+}
+
+#[wasm_bindgen_test]
+fn bad_options_throw_a_named_error_that_says_which_option_what_was_expected_and_what_was_given() {
+    let cases: Vec<(JsValue, &str)> = vec![
+        (object(&[("storage", "disk".into())]), "option `storage` must be one of 'local', 'session', 'memory'; got string \"disk\""),
+        (object(&[("refreshLeeway", "30".into())]), "option `refreshLeeway` must be a number of seconds"),
+        (object(&[("refreshURL", "/x".into())]), "unknown option `refreshURL`; did you mean `refreshUrl`?"),
+        (object(&[("allowedOrigins", Array::of1(&"not a url".into()).into())]), "option `allowedOrigins`"),
+        (object(&[("refreshUrl", "javascript:alert(1)".into())]), "option `refreshUrl`"),
+        (JsValue::from_str("local"), "options must be an object"),
+    ];
+    for (options, expected) in cases {
+        let error = match AuthClient::new(options) {
+            Ok(_) => panic!("accepted bad options: {expected}"),
+            Err(error) => error_info(&error),
+        };
+        assert_eq!(text(&error, "name").as_deref(), Some("AuthFetchError"));
+        assert_eq!(text(&error, "code").as_deref(), Some("invalid_options"));
+        assert_eq!(get(&error, "isError"), JsValue::TRUE);
+        let message = text(&error, "message").unwrap_or_default();
+        assert!(message.contains(expected), "{message:?} should contain {expected:?}");
+        // configure() reports the same way and leaves the default client working.
+        assert!(configure(object(&[("storage", "disk".into())])).is_err());
+    }
+    assert!(AuthClient::new(object(&[("storage", "memory".into())])).is_ok(), "the module keeps working after errors");
+}
+
+#[wasm_bindgen_test]
+async fn bad_call_arguments_reject_with_a_named_error() {
+    let server = fake_server();
+    let client = client(&server, &[]);
+    let error = settle(client.fetch(JsValue::from_f64(42.0), JsValue::UNDEFINED)).await.err().unwrap_or(JsValue::NULL);
+    let info = error_info(&error);
+    assert_eq!(text(&info, "name").as_deref(), Some("AuthFetchError"));
+    assert_eq!(text(&info, "code").as_deref(), Some("invalid_argument"));
+    assert!(client.set_tokens(object(&[("accessToken", "two words".into())])).is_err());
+    assert!(client.set_tokens(object(&[("accessToken", "line\nbreak".into())])).is_err());
+}
+
+// ---- diagnostics ---------------------------------------------------------------------------------
+
+#[wasm_bindgen_test]
+async fn a_request_without_a_token_warns_naming_the_storage_and_the_key() {
+    let server = fake_server();
+    let events = recorder();
+    let client = client(&server, &[("storage", "session".into()), ("accessTokenKey", "jwt".into()), ("onDiagnostic", events.clone())]);
+    let capture = capture_console();
+    status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await;
+    let lines = stop_capture(&capture);
+    assert!(lines.iter().any(|line| line.starts_with("warn: [authfetch] GET ") && line.contains("went out without a token: sessionStorage has no \"jwt\"")), "{lines:?}");
+    let codes: Vec<String> = recorded(&events).iter().filter_map(|event| text(event, "code")).collect();
+    assert_eq!(codes, vec!["no_token".to_string(), "unauthorized".to_string()]);
+}
+
+#[wasm_bindgen_test]
+async fn every_401_is_explained_with_the_token_fingerprint_and_the_challenge_never_the_token() {
+    let server = fake_server();
+    let client = client(&server, &[]);
+    with_tokens(&client, "stale-access-token-abcdef", Some("opaque-refresh-1"));
+    let capture = capture_console();
+    status_of(client.fetch("/api/data?page=2".into(), JsValue::UNDEFINED)).await;
+    let lines = stop_capture(&capture);
+    let warning = lines.iter().find(|line| line.contains("answered 401")).cloned().unwrap_or_default();
+    assert!(warning.starts_with("warn: [authfetch] GET http"), "{lines:?}");
+    assert!(warning.contains("/api/data?page=2 answered 401 to token 25 chars #"), "{warning}");
+    assert!(warning.contains("WWW-Authenticate: Bearer realm=\"test\", error=\"invalid_token\""), "{warning}");
+    assert_no_whole_token(&lines, &server);
+    assert!(!lines.iter().any(|line| line.contains("stale-access-token-abcdef")));
+}
+
+#[wasm_bindgen_test]
+async fn at_debug_level_each_request_gets_one_collapsed_group_with_its_story() {
+    let server = fake_server();
+    let client = client(&server, &[("logLevel", "debug".into())]);
+    with_tokens(&client, "opaque-access-1", Some("opaque-refresh-1"));
+    let capture = capture_console();
+    status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await;
+    let lines = stop_capture(&capture);
+    let groups: Vec<&String> = lines.iter().filter(|line| line.starts_with("groupCollapsed: [authfetch] GET ")).collect();
+    assert_eq!(groups.len(), 1, "{lines:?}");
+    assert!(groups.first().is_some_and(|title| title.contains("/api/data → 200 (")), "{groups:?}");
+    assert!(lines.iter().any(|line| line.contains("token: 15 chars #") && line.contains("opaque")), "{lines:?}");
+    assert!(lines.iter().any(|line| line.contains("header: Authorization added")), "{lines:?}");
+    assert_no_whole_token(&lines, &server);
+}
+
+#[wasm_bindgen_test]
+async fn the_default_client_is_configured_with_configure_and_used_by_auth_fetch() {
+    let server = fake_server();
+    let configured = configure(options(&server, &object(&[("logLevel", "silent".into())])));
+    assert!(configured.is_ok());
+    let status = number(&JsFuture::from(auth_fetch("/api/data".into(), JsValue::UNDEFINED)).await.unwrap_or(JsValue::UNDEFINED), "status");
+    assert_eq!(status, 401.0, "no token stored in the default client's memory storage");
+    assert_eq!(seen_auth(&server), vec![None]);
+}
