@@ -171,7 +171,7 @@ export interface AuthTokens {
 }
 /** Passed to onRefresh. */
 export interface RefreshInfo {
-  trigger: 'expiring' | 'unauthorized' | 'manual';
+  trigger: 'expiring' | 'unauthorized' | 'manual' | 'missing';
   rotated: boolean;
   /** Fingerprint of the new access token (length and short hash), never the token. */
   fingerprint: string;

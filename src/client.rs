@@ -30,6 +30,8 @@ pub enum Trigger {
     Unauthorized,
     /// The app called `refresh()`.
     Manual,
+    /// No access token was stored, but a refresh token was.
+    Missing,
 }
 
 impl Trigger {
@@ -38,6 +40,7 @@ impl Trigger {
             Trigger::Expiring => "expiring",
             Trigger::Unauthorized => "unauthorized",
             Trigger::Manual => "manual",
+            Trigger::Missing => "missing",
         }
     }
 }
@@ -78,6 +81,8 @@ enum Input {
 enum Credential {
     /// Send this token (with its claims when it is a JWT).
     Token(String, Option<Claims>),
+    /// No access token is stored but a refresh token is: refresh, then decide again.
+    RefreshForMissing,
     /// Send nothing; the reason was already reported.
     Nothing,
 }
@@ -187,20 +192,24 @@ impl Client {
         let secrets = self.secrets(cfg);
         out.line.url = scrub(&out.line.url, &secrets.iter().map(String::as_str).collect::<Vec<_>>());
 
-        let mut credential = self.credential(cfg, out, &mut trace);
-        if let Credential::Token(_, claims) = &credential {
+        let mut credential = self.credential(cfg, out, &mut trace, true);
+        if let Credential::RefreshForMissing = credential {
+            note(&mut trace, "refresh: no access token is stored but a refresh token is; refreshing before sending".into());
+            self.refresh_shared(cfg, Trigger::Missing, &out.line).await;
+            credential = self.credential(cfg, out, &mut trace, false);
+        } else if let Credential::Token(_, claims) = &credential {
             let has_refresh = self.refresh_token(cfg).is_some();
             let now = now_ms() / 1000.0;
             if refresh::before_send(claims.as_ref(), now, cfg.settings.refresh_leeway, has_refresh) == BeforeSend::RefreshFirst {
                 note(&mut trace, "refresh: the token expires within refreshLeeway; refreshing before sending".into());
                 let refreshed = self.refresh_shared(cfg, Trigger::Expiring, &out.line).await;
                 note(&mut trace, String::from("refresh: ") + if refreshed { "succeeded" } else { "failed; sending the current token" });
-                credential = self.credential(cfg, out, &mut None);
+                credential = self.credential(cfg, out, &mut None, false);
             }
         }
         let sent = match credential {
             Credential::Token(token, claims) => Some((token, claims)),
-            Credential::Nothing => None,
+            Credential::RefreshForMissing | Credential::Nothing => None,
         };
         let response = send(cfg, out, sent.as_ref().map(|(token, _)| token.as_str())).await?;
         note(&mut trace, status_line("status", response.status()));
@@ -271,8 +280,9 @@ impl Client {
         secrets
     }
 
-    /// Decides which token (if any) this attempt carries, reporting why when none.
-    fn credential(&self, cfg: &Config, out: &Outgoing, trace: &mut Option<&mut Vec<String>>) -> Credential {
+    /// Decides which token (if any) this attempt carries, reporting why when none. With `can_refresh`, a
+    /// missing access token next to a stored refresh token asks for a refresh first instead.
+    fn credential(&self, cfg: &Config, out: &Outgoing, trace: &mut Option<&mut Vec<String>>, can_refresh: bool) -> Credential {
         let settings = &cfg.settings;
         let storage = self.store.label(settings.storage);
         let stored = self.access_token(cfg);
@@ -288,6 +298,7 @@ impl Client {
             return Credential::Nothing;
         }
         match stored {
+            StoredValue::Missing | StoredValue::Placeholder(_) if can_refresh && self.refresh_token(cfg).is_some() => Credential::RefreshForMissing,
             StoredValue::Missing => {
                 self.report(cfg, &Diagnostic::no_token(&out.line, storage, &settings.access_token_key, None));
                 note(trace, String::from("token: none in ") + storage);
@@ -390,9 +401,13 @@ impl Client {
                 self.store_refreshed(cfg, trigger, line, &tokens);
                 true
             }
+            Ok(_) if self.access_token(cfg).token().is_some() => {
+                self.report(cfg, &Diagnostic::refresh_superseded(line, "result was discarded"));
+                true
+            }
             Ok(_) => {
-                self.report(cfg, &Diagnostic::refresh_failed(line, "the tokens were cleared or replaced while the refresh was in flight, so its result was discarded"));
-                self.access_token(cfg).token().is_some()
+                self.report(cfg, &Diagnostic::refresh_failed(line, "the tokens were cleared while the refresh was in flight (logout), so its result was discarded"));
+                false
             }
             Err(failure @ RefreshFailure::Rejected { .. }) => {
                 let description = scrub(&failure.describe(), &[refresh_token.as_str()]);
@@ -403,8 +418,11 @@ impl Client {
                     false
                 } else {
                     // Another tab or the app stored newer tokens meanwhile: use them instead of logging out.
-                    self.report(cfg, &Diagnostic::refresh_failed(line, "the refresh was rejected, but newer tokens were stored meanwhile; using those"));
-                    self.access_token(cfg).token().is_some()
+                    let newer = self.access_token(cfg).token().is_some();
+                    if newer {
+                        self.report(cfg, &Diagnostic::refresh_superseded(line, "was rejected"));
+                    }
+                    newer
                 }
             }
             Err(failure) => {
@@ -444,6 +462,7 @@ fn trigger_phrase(trigger: Trigger) -> &'static str {
         Trigger::Expiring => "the access token expires within refreshLeeway",
         Trigger::Unauthorized => "the server answered 401",
         Trigger::Manual => "refresh() was called",
+        Trigger::Missing => "no access token is stored, but a refresh token is",
     }
 }
 

@@ -121,13 +121,41 @@ impl OptionValue {
             }
             OptionValue::Number(number) => {
                 let mut out = String::from("number ");
-                out.push_str(&number.to_string());
+                push_number(&mut out, *number);
                 out
             }
             OptionValue::Bool(value) => if *value { "true" } else { "false" }.into(),
             OptionValue::Function => "a function".into(),
             OptionValue::List(_) => "an array".into(),
             OptionValue::Other(what) => (*what).into(),
+        }
+    }
+}
+
+/// Appends `number` for a message: whole numbers exactly, others with up to three decimals (no float
+/// formatting machinery: it would add kilobytes to the wasm).
+fn push_number(out: &mut String, number: f64) {
+    if number.is_nan() {
+        out.push_str("NaN");
+        return;
+    }
+    if number < 0.0 {
+        out.push('-');
+    }
+    let magnitude = number.abs();
+    if magnitude > 1e15 {
+        out.push_str(if magnitude.is_infinite() { "Infinity" } else { "(a very large number)" });
+        return;
+    }
+    let thousandths = (magnitude * 1000.0).round() as u64;
+    crate::redact::push_decimal(out, thousandths / 1000);
+    let fraction = thousandths % 1000;
+    if fraction != 0 {
+        out.push('.');
+        let digits = [fraction / 100, fraction / 10 % 10, fraction % 10];
+        let keep = if fraction % 100 == 0 { 1 } else if fraction % 10 == 0 { 2 } else { 3 };
+        for digit in digits.iter().take(keep) {
+            crate::redact::push_decimal(out, *digit);
         }
     }
 }
@@ -381,6 +409,15 @@ mod tests {
         let message = apply("retries", OptionValue::Number(3.0)).err().unwrap_or_default();
         assert!(message.starts_with("unknown option `retries`; known options are storage, accessTokenKey"), "{message}");
         assert!(!message.contains("skipAuth"), "skipAuth belongs to the request init, not the options");
+    }
+
+    #[test]
+    fn numbers_in_messages_are_written_plainly() {
+        for (number, expected) in [(30.0, "30"), (-1.0, "-1"), (2.5, "2.5"), (0.125, "0.125"), (1.05, "1.05"), (f64::NAN, "NaN"), (f64::INFINITY, "Infinity")] {
+            let mut out = String::new();
+            super::push_number(&mut out, number);
+            assert_eq!(out, expected);
+        }
     }
 
     #[test]

@@ -219,8 +219,17 @@ impl Diagnostic {
     pub fn refresh_failed(request: &RequestLine, reason: &str) -> Diagnostic {
         let mut message = String::from("refresh failed: ");
         message.push_str(reason);
-        message.push_str("; tokens were kept and the original response returned");
+        message.push_str("; both tokens were kept");
         Diagnostic::new("refresh_failed", Level::Warn, request, message, "check refreshUrl and the refresh endpoint (its status, its reply's JSON fields, CORS); the next call tries again")
+    }
+
+    /// A refresh was rejected or discarded, but newer tokens were stored meanwhile (by the app, or another
+    /// tab) and are used instead: not a logout.
+    pub fn refresh_superseded(request: &RequestLine, what: &str) -> Diagnostic {
+        let mut message = String::from("the refresh ");
+        message.push_str(what);
+        message.push_str(", but newer tokens were stored meanwhile (by the app or another tab); using those");
+        Diagnostic::new("refresh_superseded", Level::Info, request, message, "")
     }
 
     /// The retry after a refresh (or with a newer stored token) was 401 too.

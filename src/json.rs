@@ -75,6 +75,58 @@ impl Json {
     }
 }
 
+/// Parses a JSON number (`-12`, `3.25`, `1e3`), finite results only.
+///
+/// Written by hand instead of `str::parse::<f64>`, whose exact-rounding tables would add kilobytes to
+/// the wasm. The result can differ from the correctly rounded value in the last bits, which is
+/// irrelevant for what authfetch reads (timestamps and lifetimes in seconds).
+pub fn parse_number(text: &str) -> Option<f64> {
+    let bytes = text.as_bytes();
+    let mut pos = 0;
+    let negative = bytes.first() == Some(&b'-');
+    if negative {
+        pos += 1;
+    }
+    let digits = |pos: &mut usize| {
+        let start = *pos;
+        let mut value = 0.0f64;
+        while let Some(digit) = bytes.get(*pos).filter(|b| b.is_ascii_digit()) {
+            value = value * 10.0 + f64::from(digit - b'0');
+            *pos += 1;
+        }
+        (value, *pos - start)
+    };
+    let (mut value, integer_digits) = digits(&mut pos);
+    if integer_digits == 0 || (integer_digits > 1 && bytes.get(pos - integer_digits) == Some(&b'0')) {
+        return None; // no digits, or a leading zero
+    }
+    if bytes.get(pos) == Some(&b'.') {
+        pos += 1;
+        let (fraction, fraction_digits) = digits(&mut pos);
+        if fraction_digits == 0 {
+            return None;
+        }
+        value += fraction / 10f64.powi(fraction_digits.min(400) as i32);
+    }
+    if matches!(bytes.get(pos), Some(b'e' | b'E')) {
+        pos += 1;
+        let exponent_negative = bytes.get(pos) == Some(&b'-');
+        if matches!(bytes.get(pos), Some(b'-' | b'+')) {
+            pos += 1;
+        }
+        let (exponent, exponent_digits) = digits(&mut pos);
+        if exponent_digits == 0 {
+            return None;
+        }
+        let exponent = exponent.min(999.0) as i32;
+        value *= 10f64.powi(if exponent_negative { -exponent } else { exponent });
+    }
+    if pos != bytes.len() || !value.is_finite() {
+        return None;
+    }
+    Some(if negative { -value } else { value })
+}
+
 struct Reader<'a> {
     bytes: &'a [u8],
     pos: usize,
@@ -176,13 +228,7 @@ impl Reader<'_> {
         while matches!(self.peek(), Some(b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')) {
             self.pos += 1;
         }
-        let text = std::str::from_utf8(self.bytes.get(start..self.pos)?).ok()?;
-        // JSON forbids what Rust's float parser accepts beyond it: a leading '+', a bare '.', "inf".
-        let first = text.bytes().next()?;
-        if first == b'+' || first == b'.' {
-            return None;
-        }
-        text.parse::<f64>().ok().filter(|number| number.is_finite())
+        parse_number(std::str::from_utf8(self.bytes.get(start..self.pos)?).ok()?)
     }
 
     fn hex4(&mut self) -> Option<u32> {
@@ -269,6 +315,16 @@ mod tests {
             "1e999", "\\", "\u{0}",
         ] {
             assert_eq!(Json::parse(text), None, "{text:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn numbers_are_read_without_the_standard_float_parser() {
+        for (text, expected) in [("0", 0.0), ("-12", -12.0), ("3.25", 3.25), ("1e3", 1000.0), ("2.5E-1", 0.25), ("1700000000", 1.7e9)] {
+            assert_eq!(super::parse_number(text), Some(expected), "{text}");
+        }
+        for text in ["", "-", "01", "1.", ".5", "1e", "1e+", "+1", "1x", "--1", "1e999"] {
+            assert_eq!(super::parse_number(text), None, "{text}");
         }
     }
 

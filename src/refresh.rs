@@ -144,7 +144,7 @@ pub fn read_refresh_reply(format: RefreshFormat, status: u16, body: &str) -> Res
         None | Some(Json::Null) => None,
         Some(Json::Number(seconds)) if *seconds >= 0.0 => Some(*seconds),
         // Some servers send the lifetime as a numeric string.
-        Some(Json::String(text)) if text.parse::<f64>().is_ok_and(|s| s >= 0.0 && s.is_finite()) => text.parse::<f64>().ok(),
+        Some(Json::String(text)) if crate::json::parse_number(text).is_some_and(|s| s >= 0.0) => crate::json::parse_number(text),
         Some(_) => return Err(missing_field("not a non-negative number", expires_key)),
     };
     Ok(TokenSet { access_token, refresh_token, expires_in })
@@ -168,8 +168,18 @@ pub enum BeforeSend {
 }
 
 /// Decides whether to refresh before sending, from the token's claims (none for opaque tokens).
+///
+/// The leeway never exceeds half the token's lifetime (`exp - iat`): with 20-second tokens and the
+/// default 30-second leeway, a token would otherwise be "expiring" the moment it is issued and every
+/// request would refresh first.
 pub fn before_send(claims: Option<&Claims>, now_seconds: f64, leeway_seconds: f64, has_refresh_token: bool) -> BeforeSend {
-    let freshness = claims.map_or(Freshness::Unknown, |claims| claims.freshness(now_seconds, leeway_seconds));
+    let freshness = claims.map_or(Freshness::Unknown, |claims| {
+        let lifetime = match (claims.iat, claims.exp) {
+            (Some(iat), Some(exp)) if exp > iat => exp - iat,
+            _ => f64::INFINITY,
+        };
+        claims.freshness(now_seconds, leeway_seconds.min(lifetime / 2.0))
+    });
     match freshness {
         Freshness::ExpiringSoon | Freshness::Expired if has_refresh_token => BeforeSend::RefreshFirst,
         _ => BeforeSend::Send,
@@ -320,6 +330,16 @@ mod tests {
         assert_eq!(before_send(Some(&claims), 80.0, 30.0, false), BeforeSend::Send);
         assert_eq!(before_send(Some(&claims), 10.0, 30.0, true), BeforeSend::Send);
         assert_eq!(before_send(None, 10.0, 30.0, true), BeforeSend::Send);
+    }
+
+    #[test]
+    fn the_leeway_is_capped_at_half_the_lifetime_so_a_fresh_short_lived_token_is_not_refreshed() {
+        let twenty_seconds = Claims { iat: Some(100.0), exp: Some(120.0), ..Claims::default() };
+        assert_eq!(before_send(Some(&twenty_seconds), 101.0, 30.0, true), BeforeSend::Send);
+        assert_eq!(before_send(Some(&twenty_seconds), 111.0, 30.0, true), BeforeSend::RefreshFirst);
+        let hour = Claims { iat: Some(0.0), exp: Some(3600.0), ..Claims::default() };
+        assert_eq!(before_send(Some(&hour), 3575.0, 30.0, true), BeforeSend::RefreshFirst);
+        assert_eq!(before_send(Some(&hour), 3560.0, 30.0, true), BeforeSend::Send);
     }
 
     #[test]

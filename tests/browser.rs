@@ -18,7 +18,7 @@ let generation = 0;
 export function jwt(secondsFromNow) {
   generation += 1;
   const now = Math.floor(Date.now() / 1000);
-  return b64({ alg: 'HS256', typ: 'JWT' }) + '.' + b64({ sub: 'u1', iat: now, exp: now + secondsFromNow, g: generation }) + '.c2lnbmF0dXJlLXNpZ25hdHVyZS1zaWduYXR1cmU';
+  return b64({ alg: 'HS256', typ: 'JWT' }) + '.' + b64({ sub: 'u1', iat: now - 3600, exp: now + secondsFromNow, g: generation }) + '.c2lnbmF0dXJlLXNpZ25hdHVyZS1zaWduYXR1cmU';
 }
 
 async function bodyOf(req) {
@@ -304,7 +304,7 @@ async fn ten_concurrent_401s_share_one_refresh_and_all_retry_with_the_new_token(
 #[wasm_bindgen_test]
 async fn an_expiring_jwt_is_refreshed_once_before_sending_so_no_401_is_wasted() {
     let server = fake_server();
-    let expiring = jwt(5); // inside the 30 s leeway
+    let expiring = jwt(5); // inside the 30 s leeway (issued an hour ago)
     set(&server, "validTokens", js_sys::Set::new(&Array::of1(&expiring.clone().into())));
     let fresh = jwt(3600);
     set(&server, "newAccess", fresh.clone());
@@ -626,4 +626,26 @@ async fn the_default_client_is_configured_with_configure_and_used_by_auth_fetch(
     let status = number(&JsFuture::from(auth_fetch("/api/data".into(), JsValue::UNDEFINED)).await.unwrap_or(JsValue::UNDEFINED), "status");
     assert_eq!(status, 401.0, "no token stored in the default client's memory storage");
     assert_eq!(seen_auth(&server), vec![None]);
+}
+
+#[wasm_bindgen_test]
+async fn a_missing_access_token_next_to_a_stored_refresh_token_is_refreshed_before_sending() {
+    let server = fake_server();
+    let storage = web_sys::window().and_then(|window| window.local_storage().ok().flatten());
+    let Some(storage) = storage else { panic!("no localStorage in the test page") };
+    let _ = storage.remove_item("missing_access");
+    let _ = storage.set_item("missing_refresh", "opaque-refresh-1");
+    let refreshes = recorder();
+    let client = client(&server, &[
+        ("storage", "local".into()),
+        ("accessTokenKey", "missing_access".into()),
+        ("refreshTokenKey", "missing_refresh".into()),
+        ("onRefresh", refreshes.clone()),
+    ]);
+    assert_eq!(status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await, 200);
+    assert_eq!(number(&server, "refreshCalls"), 1.0);
+    assert_eq!(seen_auth(&server), vec![Some("Bearer opaque-access-2".to_string())], "no wasted 401");
+    assert_eq!(recorded(&refreshes).first().and_then(|info| text(info, "trigger")).as_deref(), Some("missing"));
+    assert_eq!(storage.get_item("missing_access").ok().flatten().as_deref(), Some("opaque-access-2"));
+    client.clear_tokens();
 }
