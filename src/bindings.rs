@@ -48,6 +48,13 @@ pub fn configure(#[wasm_bindgen(unchecked_param_type = "AuthFetchOptions")] opti
     Ok(())
 }
 
+/// A snapshot of the default client: whether tokens are stored (never the tokens), the access token's
+/// claims and expiry, the refresh in flight, counters and the last diagnostic.
+#[wasm_bindgen(unchecked_return_type = "AuthState")]
+pub fn state() -> JsValue {
+    default_client().state()
+}
+
 /// A client with its own options and token store.
 #[wasm_bindgen]
 pub struct AuthClient {
@@ -99,6 +106,12 @@ impl AuthClient {
         };
         self.client.set_tokens(&access, refresh.as_ref().map(|token| token.as_deref()));
         Ok(())
+    }
+
+    /// A snapshot of this client; see the top-level `state()`.
+    #[wasm_bindgen(unchecked_return_type = "AuthState")]
+    pub fn state(&self) -> JsValue {
+        self.client.state()
     }
 
     /// Removes both tokens from this client's storage (logout).

@@ -10,6 +10,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use web_sys::{Headers, Request, Response};
 
+use crate::classify::{classify_network_error, classify_response, NotSent, ResponseFacts, SentToken};
 use crate::diagnose::{Diagnostic, Level, RequestLine, TokenEvidence};
 use crate::error::{Error, ErrorCode};
 use crate::jwt::Claims;
@@ -52,6 +53,10 @@ pub struct Client {
     store: TokenStore,
     /// The refresh in flight, shared by every request that needs it (resolves to `true` on success).
     refresh_in_flight: RefCell<Option<Promise>>,
+    /// Counters for `state()`.
+    counts: Counter,
+    /// The last event at info level or above, for `state()`.
+    last_diagnostic: RefCell<Option<Diagnostic>>,
 }
 
 /// The request as the caller gave it, kept so that it can be sent again unchanged.
@@ -68,6 +73,8 @@ struct Outgoing {
     origin: Option<String>,
     /// Why no token is added at all (skipAuth, or the caller set the header itself).
     skip: Option<&'static str>,
+    /// Whether the URL's origin differs from the page's (CORS applies).
+    cross_origin: bool,
     /// Whether the body can be sent twice (not a stream).
     replayable: bool,
 }
@@ -83,8 +90,46 @@ enum Credential {
     Token(String, Option<Claims>),
     /// No access token is stored but a refresh token is: refresh, then decide again.
     RefreshForMissing,
-    /// Send nothing; the reason was already reported.
-    Nothing,
+    /// Send nothing, for this reason (already reported where it deserved a warning).
+    Nothing(NotSentReason),
+}
+
+/// Why an attempt carries no token; becomes a [`NotSent`] for the classifier.
+enum NotSentReason {
+    /// Nothing stored, or this placeholder text.
+    NoToken(Option<&'static str>),
+    /// A token is stored but the origin is not allowed.
+    OriginNotAllowed,
+    /// The stored token cannot go in a header.
+    Unsendable,
+    /// The call opted out, or the URL could not be checked.
+    Skipped(&'static str),
+}
+
+/// Counters for `state()`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Counts {
+    /// Calls made through the client.
+    pub requests: u32,
+    /// 401 responses seen (first attempts and retries).
+    pub unauthorized: u32,
+    /// Refreshes run (shared ones count once).
+    pub refreshes: u32,
+    /// Refreshes that failed or were rejected.
+    pub refresh_failures: u32,
+}
+
+/// [`Counts`] behind a `Cell`.
+#[derive(Debug, Default)]
+struct Counter(std::cell::Cell<Counts>);
+
+impl Counter {
+    fn bump(&self, field: impl FnOnce(&mut Counts) -> &mut u32) {
+        let mut counts = self.0.get();
+        let slot = field(&mut counts);
+        *slot = slot.saturating_add(1);
+        self.0.set(counts);
+    }
 }
 
 impl Client {
@@ -144,6 +189,56 @@ impl Client {
         }
     }
 
+    /// A snapshot for `state()`: storage, token presence and claims (never the token), the refresh in
+    /// flight, counters and the last diagnostic.
+    pub fn state(&self) -> JsValue {
+        let cfg = self.config();
+        let access = self.access_token(&cfg);
+        let claims = access.token().and_then(Claims::from_token);
+        let state = Object::new();
+        let null = JsValue::NULL;
+        set(&state, "storage", &JsValue::from_str(self.store.label(cfg.settings.storage)));
+        set(&state, "hasAccessToken", &JsValue::from_bool(access.token().is_some()));
+        set(&state, "hasRefreshToken", &JsValue::from_bool(self.refresh_token(&cfg).is_some()));
+        set(&state, "isJwt", &JsValue::from_bool(claims.is_some()));
+        let exp = claims.as_ref().and_then(|claims| claims.exp);
+        set(&state, "expiresAt", &exp.map_or(null.clone(), |exp| JsValue::from_f64(exp * 1000.0)));
+        set(&state, "expiresIn", &exp.map_or(null.clone(), |exp| JsValue::from_f64((exp - now_ms() / 1000.0).round())));
+        let claims_js = match &claims {
+            Some(claims) => {
+                let object = Object::new();
+                let text = |key: &str, value: &Option<String>| {
+                    if let Some(value) = value {
+                        set(&object, key, &JsValue::from_str(value));
+                    }
+                };
+                text("iss", &claims.iss);
+                text("aud", &claims.aud);
+                text("sub", &claims.sub);
+                text("scope", &claims.scope);
+                for (key, value) in [("exp", claims.exp), ("iat", claims.iat), ("nbf", claims.nbf)] {
+                    if let Some(value) = value {
+                        set(&object, key, &JsValue::from_f64(value));
+                    }
+                }
+                object.into()
+            }
+            None => null.clone(),
+        };
+        set(&state, "claims", &claims_js);
+        set(&state, "refreshInFlight", &JsValue::from_bool(self.refresh_in_flight.borrow().is_some()));
+        let counts = self.counts.0.get();
+        let counts_js = Object::new();
+        for (key, value) in [("requests", counts.requests), ("unauthorized", counts.unauthorized), ("refreshes", counts.refreshes), ("refreshFailures", counts.refresh_failures)] {
+            set(&counts_js, key, &JsValue::from(value));
+        }
+        set(&state, "counts", &counts_js);
+        let last = self.last_diagnostic.borrow().as_ref().map_or(null, crate::report::diagnostic_to_js);
+        set(&state, "lastDiagnostic", &last);
+        self.flush_store_warning(&cfg);
+        state.into()
+    }
+
     /// Refreshes now (sharing a refresh already in flight). `true` when new tokens were stored.
     pub async fn refresh(self: Rc<Self>) -> bool {
         let cfg = self.config();
@@ -183,14 +278,15 @@ impl Client {
     }
 
     async fn run(self: &Rc<Self>, cfg: &Rc<Config>, out: &mut Outgoing, mut trace: Option<&mut Vec<String>>) -> Result<Response, Error> {
-        if let Some(why) = out.skip {
-            note(&mut trace, String::from("header: not added: ") + why);
-            let response = send(cfg, out, None).await?;
-            note(&mut trace, status_line("status", response.status()));
-            return Ok(response);
-        }
+        self.counts.bump(|counts| &mut counts.requests);
         let secrets = self.secrets(cfg);
         out.line.url = scrub(&out.line.url, &secrets.iter().map(String::as_str).collect::<Vec<_>>());
+        if let Some(why) = out.skip {
+            note(&mut trace, String::from("header: not added: ") + why);
+            let response = self.send_observed(cfg, out, None, &mut trace, "status").await?;
+            self.diagnose(cfg, out, &response, None, Some(NotSentReason::Skipped(why)), false, "returned as is");
+            return Ok(response);
+        }
 
         let mut credential = self.credential(cfg, out, &mut trace, true);
         if let Credential::RefreshForMissing = credential {
@@ -199,34 +295,26 @@ impl Client {
             credential = self.credential(cfg, out, &mut trace, false);
         } else if let Credential::Token(_, claims) = &credential {
             let has_refresh = self.refresh_token(cfg).is_some();
-            let now = now_ms() / 1000.0;
-            if refresh::before_send(claims.as_ref(), now, cfg.settings.refresh_leeway, has_refresh) == BeforeSend::RefreshFirst {
+            if refresh::before_send(claims.as_ref(), now_ms() / 1000.0, cfg.settings.refresh_leeway, has_refresh) == BeforeSend::RefreshFirst {
                 note(&mut trace, "refresh: the token expires within refreshLeeway; refreshing before sending".into());
                 let refreshed = self.refresh_shared(cfg, Trigger::Expiring, &out.line).await;
                 note(&mut trace, String::from("refresh: ") + if refreshed { "succeeded" } else { "failed; sending the current token" });
                 credential = self.credential(cfg, out, &mut None, false);
             }
         }
-        let sent = match credential {
-            Credential::Token(token, claims) => Some((token, claims)),
-            Credential::RefreshForMissing | Credential::Nothing => None,
+        let (sent, not_sent) = match credential {
+            Credential::Token(token, claims) => (Some(SentToken { fingerprint: fingerprint(&token), claims }).zip(Some(token)), None),
+            Credential::Nothing(reason) => (None, Some(reason)),
+            Credential::RefreshForMissing => (None, Some(NotSentReason::NoToken(None))),
         };
-        let response = send(cfg, out, sent.as_ref().map(|(token, _)| token.as_str())).await?;
-        note(&mut trace, status_line("status", response.status()));
+        let sent_token = sent.as_ref().map(|(_, token)| token.as_str());
+        let response = self.send_observed(cfg, out, sent_token, &mut trace, "status").await?;
         if response.status() != 401 {
+            self.diagnose(cfg, out, &response, sent.as_ref().map(|(evidence, _)| evidence), not_sent, false, "");
             return Ok(response);
         }
 
-        let challenge = read_challenge(&response, &secrets);
-        let now = now_ms() / 1000.0;
-        let evidence = sent.as_ref().map(|(token, claims)| TokenEvidence::of(token, claims.as_ref()));
-        let stored_now = self.access_token(cfg);
-        let decision = refresh::after_unauthorized(
-            sent.as_ref().map(|(token, _)| token.as_str()),
-            stored_now.token(),
-            self.refresh_token(cfg).is_some(),
-            false,
-        );
+        let decision = refresh::after_unauthorized(sent_token, self.access_token(cfg).token(), self.refresh_token(cfg).is_some(), false);
         let (next_step, decision) = match decision {
             AfterUnauthorized::RefreshThenRetry if !out.replayable => ("not retried: the body is a stream", None),
             AfterUnauthorized::RefreshThenRetry => ("refreshing and retrying once", Some(decision)),
@@ -234,7 +322,7 @@ impl Client {
             AfterUnauthorized::GiveUp(GiveUpReason::NoRefreshToken) => ("no refresh token is stored, so it is returned as is", None),
             AfterUnauthorized::GiveUp(_) => ("returned as is", None),
         };
-        self.report(cfg, &Diagnostic::unauthorized(&out.line, 401, evidence.clone(), challenge.clone(), now, next_step));
+        self.diagnose(cfg, out, &response, sent.as_ref().map(|(evidence, _)| evidence), not_sent, false, next_step);
         let Some(decision) = decision else {
             if sent.is_some() {
                 if out.replayable {
@@ -253,23 +341,79 @@ impl Client {
             }
         }
         let retry_token = match self.access_token(cfg) {
-            StoredValue::Token(token, _) if is_header_safe(&token) && Some(&token) != sent.as_ref().map(|(t, _)| t) => token,
+            StoredValue::Token(token, _) if is_header_safe(&token) && Some(token.as_str()) != sent_token => token,
             _ => {
                 note(&mut trace, "retry: skipped: no newer token is stored".into());
                 return Ok(response);
             }
         };
-        let retry_claims = Claims::from_token(&retry_token);
         note(&mut trace, String::from("retry: with token ") + &fingerprint(&retry_token));
-        let retried = send(cfg, out, Some(&retry_token)).await?;
-        note(&mut trace, status_line("retry status", retried.status()));
+        let retried = self.send_observed(cfg, out, Some(&retry_token), &mut trace, "retry status").await?;
+        let retry_evidence = SentToken { fingerprint: fingerprint(&retry_token), claims: Claims::from_token(&retry_token) };
+        self.diagnose(cfg, out, &retried, Some(&retry_evidence), None, true, "returned to the caller");
         if retried.status() == 401 {
-            let challenge = read_challenge(&retried, &self.secrets(cfg));
-            let evidence = Some(TokenEvidence::of(&retry_token, retry_claims.as_ref()));
-            self.report(cfg, &Diagnostic::still_unauthorized(&out.line, 401, evidence, challenge));
             self.auth_failure(cfg, "still_unauthorized", "still 401 after a refresh: the server rejects freshly issued tokens", Some(401));
         }
         Ok(retried)
+    }
+
+    /// Sends one attempt, notes its status in the trace and counts 401s; a network error that carried the
+    /// token to another origin is explained as the CORS failure it almost always is.
+    async fn send_observed(&self, cfg: &Config, out: &Outgoing, token: Option<&str>, trace: &mut Option<&mut Vec<String>>, label: &str) -> Result<Response, Error> {
+        match send(cfg, out, token).await {
+            Ok(response) => {
+                note(trace, status_line(label, response.status()));
+                if response.status() == 401 {
+                    self.counts.bump(|counts| &mut counts.unauthorized);
+                }
+                Ok(response)
+            }
+            Err(error) => {
+                if let Some(thrown) = error.thrown_value() {
+                    let described = describe_exception(thrown);
+                    if let Some(diagnostic) = classify_network_error(&out.line, token.is_some(), out.cross_origin, &described) {
+                        self.report(cfg, &diagnostic);
+                    }
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// Explains a 400/401/403 (when there is something to explain) through the classifier.
+    #[allow(clippy::too_many_arguments)]
+    fn diagnose(&self, cfg: &Config, out: &Outgoing, response: &Response, sent: Option<&SentToken>, not_sent: Option<NotSentReason>, after_refresh: bool, next_step: &str) {
+        let status = response.status();
+        if !matches!(status, 400 | 401 | 403) {
+            return;
+        }
+        let settings = &cfg.settings;
+        let secrets = self.secrets(cfg);
+        let challenge = read_challenge(response, &secrets);
+        let not_sent = not_sent.map(|reason| match reason {
+            NotSentReason::NoToken(placeholder) => NotSent::NoToken { storage: self.store.label(settings.storage), key: &settings.access_token_key, placeholder },
+            NotSentReason::OriginNotAllowed => NotSent::OriginNotAllowed { origin: out.origin.as_deref().unwrap_or("(unknown)"), allowed: cfg.policy.allowed() },
+            NotSentReason::Unsendable => NotSent::Unsendable,
+            NotSentReason::Skipped(why) => NotSent::Skipped(why),
+        });
+        let server_date = response.headers().get("Date").ok().flatten().map(|date| js_sys::Date::parse(&date) / 1000.0).filter(|seconds| seconds.is_finite());
+        let facts = ResponseFacts {
+            request: &out.line,
+            status,
+            sent,
+            not_sent,
+            challenge: challenge.as_deref(),
+            cross_origin: out.cross_origin,
+            server_date,
+            now: now_ms() / 1000.0,
+            utc_offset_minutes: -(js_sys::Date::new_0().get_timezone_offset() as i32),
+            after_refresh,
+            scheme: &settings.scheme,
+            next_step,
+        };
+        if let Some(diagnostic) = classify_response(&facts) {
+            self.report(cfg, &diagnostic);
+        }
     }
 
     /// The stored tokens, to scrub from anything printed.
@@ -288,33 +432,34 @@ impl Client {
         let stored = self.access_token(cfg);
         let Some(origin) = out.origin.as_deref() else {
             note(trace, "header: not added: the URL could not be resolved".into());
-            return Credential::Nothing;
+            return Credential::Nothing(NotSentReason::Skipped("the URL could not be resolved"));
         };
         if !cfg.policy.allows(origin) {
-            if stored.token().is_some() {
-                self.report(cfg, &Diagnostic::origin_not_allowed(&out.line, origin, cfg.policy.allowed()));
-            }
             note(trace, String::from("header: not added: ") + origin + " is not in allowedOrigins");
-            return Credential::Nothing;
+            if stored.token().is_none() {
+                return Credential::Nothing(NotSentReason::Skipped("the URL's origin is not in allowedOrigins"));
+            }
+            self.report(cfg, &Diagnostic::origin_not_allowed(&out.line, origin, cfg.policy.allowed()));
+            return Credential::Nothing(NotSentReason::OriginNotAllowed);
         }
         match stored {
             StoredValue::Missing | StoredValue::Placeholder(_) if can_refresh && self.refresh_token(cfg).is_some() => Credential::RefreshForMissing,
             StoredValue::Missing => {
                 self.report(cfg, &Diagnostic::no_token(&out.line, storage, &settings.access_token_key, None));
                 note(trace, String::from("token: none in ") + storage);
-                Credential::Nothing
+                Credential::Nothing(NotSentReason::NoToken(None))
             }
             StoredValue::Placeholder(text) => {
                 self.report(cfg, &Diagnostic::no_token(&out.line, storage, &settings.access_token_key, Some(text)));
                 note(trace, String::from("token: a placeholder text in ") + storage);
-                Credential::Nothing
+                Credential::Nothing(NotSentReason::NoToken(Some(text)))
             }
             StoredValue::Token(token, cleaned) => {
                 let claims = Claims::from_token(&token);
                 if !is_header_safe(&token) {
                     self.report(cfg, &Diagnostic::token_not_sendable(&out.line, TokenEvidence::of(&token, claims.as_ref())));
                     note(trace, "header: not added: the token has characters a header cannot carry".into());
-                    return Credential::Nothing;
+                    return Credential::Nothing(NotSentReason::Unsendable);
                 }
                 if let Some(note_text) = cleaned {
                     self.report(cfg, &Diagnostic::token_cleaned(&out.line, storage, &settings.access_token_key, note_text));
@@ -342,6 +487,9 @@ impl Client {
 
     fn report(&self, cfg: &Config, diagnostic: &Diagnostic) {
         emit(cfg.settings.log_level, cfg.on_diagnostic.as_ref(), diagnostic);
+        if diagnostic.level >= Level::Info {
+            *self.last_diagnostic.borrow_mut() = Some(diagnostic.clone());
+        }
     }
 
     fn auth_failure(&self, cfg: &Config, reason: &str, message: &str, status: Option<u16>) {
@@ -390,9 +538,13 @@ impl Client {
             self.report(cfg, &Diagnostic::refresh_failed(line, &reason));
             return false;
         };
+        self.counts.bump(|counts| &mut counts.refreshes);
         let sent_evidence = self.access_token(cfg).token().map(|token| TokenEvidence::of(token, Claims::from_token(token).as_ref()));
         self.report(cfg, &Diagnostic::refreshing(line, sent_evidence, trigger_phrase(trigger)));
         let outcome = exchange(cfg, &refresh_token).await;
+        if outcome.is_err() {
+            self.counts.bump(|counts| &mut counts.refresh_failures);
+        }
         // Tokens cleared (logout) or replaced (setTokens, another tab) while the refresh was in flight win
         // over its result: a finished refresh never resurrects a session the app ended.
         let still_current = self.refresh_token(cfg).as_deref() == Some(refresh_token.as_str());
@@ -630,6 +782,11 @@ impl Outgoing {
         }
         .ok();
         let origin = resolved.as_ref().map(web_sys::Url::origin).filter(|origin| origin != "null");
+        let page_origin = location().map(|(_, origin)| origin);
+        let cross_origin = match (&origin, &page_origin) {
+            (Some(origin), Some(page)) => origin != page,
+            _ => false,
+        };
         let line = RequestLine { method: method.to_ascii_uppercase(), url: resolved.map_or(url_text, |url| url.href()) };
 
         let header_name = &cfg.settings.header_name;
@@ -642,6 +799,6 @@ impl Outgoing {
         };
         let body = Reflect::get(&init, &JsValue::from_str("body")).unwrap_or(JsValue::UNDEFINED);
         let replayable = !body.is_instance_of::<web_sys::ReadableStream>();
-        Ok(Outgoing { input, init, headers, line, origin, skip, replayable })
+        Ok(Outgoing { input, init, headers, line, origin, skip, cross_origin, replayable })
     }
 }

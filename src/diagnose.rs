@@ -87,14 +87,20 @@ pub struct Diagnostic {
     pub token: Option<TokenEvidence>,
     /// The server's `WWW-Authenticate`, when it sent one we could read.
     pub challenge: Option<String>,
+    /// Evidence lines for the console group ("token sent: 300 chars #…, JWT, expired 12 s ago").
+    pub evidence: Vec<String>,
 }
+
+/// Where the README explains each code; the console hint links to `DOCS_URL#code`.
+pub const DOCS_URL: &str = "https://github.com/authfetch/authfetch#";
 
 /// Where tokens are read from, for messages: "localStorage", "sessionStorage", "memory".
 pub type StorageLabel = &'static str;
 
 impl Diagnostic {
-    fn new(code: &'static str, level: Level, request: &RequestLine, message: String, hint: &str) -> Diagnostic {
-        Diagnostic { code, level, message, hint: hint.to_owned(), request: request.clone(), status: None, token: None, challenge: None }
+    /// A diagnostic with no status, token, challenge or evidence yet.
+    pub fn new_with(code: &'static str, level: Level, request: &RequestLine, message: String, hint: &str) -> Diagnostic {
+        Diagnostic { code, level, message, hint: hint.to_owned(), request: request.clone(), status: None, token: None, challenge: None, evidence: Vec::new() }
     }
 
     /// A request went out without a token because none is stored (or only a placeholder like "undefined").
@@ -120,7 +126,7 @@ impl Diagnostic {
             Some(_) => "the login code stored a missing value as text; store the token string itself (or call setTokens)",
             None => "did the login code store it? store the token under this key (or call setTokens), or check accessTokenKey and storage",
         };
-        Diagnostic::new("no_token", Level::Warn, request, message, hint)
+        Diagnostic::new_with("no_token", Level::Warn, request, message, hint)
     }
 
     /// A token is stored but the request's origin is not allowed to receive it.
@@ -131,14 +137,14 @@ impl Diagnostic {
         message.push_str(" is not in allowedOrigins [");
         message.push_str(&allowed.join(", "));
         message.push(']');
-        Diagnostic::new("origin_not_allowed", Level::Debug, request, message, "if this API should get the token, add its origin to allowedOrigins")
+        Diagnostic::new_with("origin_not_allowed", Level::Debug, request, message, "if this API should get the token, add its origin to allowedOrigins")
     }
 
     /// The stored token cannot be put in a header (line breaks, spaces, non-ASCII), so it was not sent.
     pub fn token_not_sendable(request: &RequestLine, token: TokenEvidence) -> Diagnostic {
         let mut message = request_prefix(request);
         message.push_str(" went out without the token: the stored token contains characters a header cannot carry (spaces, line breaks or non-ASCII)");
-        let mut diagnostic = Diagnostic::new("token_not_sendable", Level::Warn, request, message, "store the raw token string exactly as the server issued it");
+        let mut diagnostic = Diagnostic::new_with("token_not_sendable", Level::Warn, request, message, "store the raw token string exactly as the server issued it");
         diagnostic.token = Some(token);
         diagnostic
     }
@@ -151,49 +157,14 @@ impl Diagnostic {
         message.push_str(key);
         message.push_str("\" was sent after cleaning: ");
         message.push_str(note);
-        Diagnostic::new("token_cleaned", Level::Info, request, message, "store the token as a plain string (localStorage.setItem(key, token)), not JSON-encoded")
-    }
-
-    /// A response was 401.
-    pub fn unauthorized(request: &RequestLine, status: u16, sent: Option<TokenEvidence>, challenge: Option<String>, now_seconds: f64, next_step: &str) -> Diagnostic {
-        let mut message = request_prefix(request);
-        message.push_str(" answered ");
-        push_decimal(&mut message, u64::from(status));
-        match &sent {
-            Some(token) => {
-                message.push_str(" to token ");
-                message.push_str(&token.fingerprint);
-                if let Some(exp) = token.expires_at {
-                    message.push_str(" (");
-                    push_relative_expiry(&mut message, exp, now_seconds);
-                    message.push(')');
-                }
-            }
-            None => message.push_str(" to a request without a token"),
-        }
-        message.push_str("; WWW-Authenticate: ");
-        message.push_str(challenge.as_deref().unwrap_or("(none readable)"));
-        message.push_str("; ");
-        message.push_str(next_step);
-        let hint = if sent.is_none() {
-            "the request carried no Authorization header; see the warning before it for why"
-        } else if challenge.as_deref().is_some_and(|c| c.contains("invalid_token")) {
-            "the server says the token is invalid or expired; authfetch refreshes and retries when a refresh token is stored"
-        } else {
-            "compare the token's fingerprint with the one stored; read the server's WWW-Authenticate and its logs for the reason"
-        };
-        let mut diagnostic = Diagnostic::new("unauthorized", Level::Warn, request, message, hint);
-        diagnostic.status = Some(status);
-        diagnostic.token = sent;
-        diagnostic.challenge = challenge;
-        diagnostic
+        Diagnostic::new_with("token_cleaned", Level::Info, request, message, "store the token as a plain string (localStorage.setItem(key, token)), not JSON-encoded")
     }
 
     /// A refresh is starting (before sending because the token expires soon, or after a 401).
     pub fn refreshing(request: &RequestLine, token: Option<TokenEvidence>, why: &str) -> Diagnostic {
         let mut message = String::from("refreshing the access token: ");
         message.push_str(why);
-        let mut diagnostic = Diagnostic::new("refreshing", Level::Info, request, message, "");
+        let mut diagnostic = Diagnostic::new_with("refreshing", Level::Info, request, message, "");
         diagnostic.token = token;
         diagnostic
     }
@@ -203,7 +174,7 @@ impl Diagnostic {
         let mut message = String::from("refreshed: new access token ");
         message.push_str(&token.fingerprint);
         message.push_str(if rotated { "; the refresh token was rotated" } else { "; the refresh token was kept" });
-        let mut diagnostic = Diagnostic::new("refreshed", Level::Info, request, message, "");
+        let mut diagnostic = Diagnostic::new_with("refreshed", Level::Info, request, message, "");
         diagnostic.token = Some(token);
         diagnostic
     }
@@ -212,7 +183,7 @@ impl Diagnostic {
     pub fn refresh_rejected(request: &RequestLine, description: &str) -> Diagnostic {
         let mut message = description.to_owned();
         message.push_str("; both tokens were cleared and the original 401 returned");
-        Diagnostic::new("refresh_rejected", Level::Error, request, message, "the session is over (expired, revoked or reused refresh token): send the user to log in again")
+        Diagnostic::new_with("refresh_rejected", Level::Error, request, message, "the session is over (expired, revoked or reused refresh token): send the user to log in again")
     }
 
     /// The refresh failed for a reason that may pass: tokens were kept.
@@ -220,7 +191,7 @@ impl Diagnostic {
         let mut message = String::from("refresh failed: ");
         message.push_str(reason);
         message.push_str("; both tokens were kept");
-        Diagnostic::new("refresh_failed", Level::Warn, request, message, "check refreshUrl and the refresh endpoint (its status, its reply's JSON fields, CORS); the next call tries again")
+        Diagnostic::new_with("refresh_failed", Level::Warn, request, message, "check refreshUrl and the refresh endpoint (its status, its reply's JSON fields, CORS); the next call tries again")
     }
 
     /// A refresh was rejected or discarded, but newer tokens were stored meanwhile (by the app, or another
@@ -229,50 +200,37 @@ impl Diagnostic {
         let mut message = String::from("the refresh ");
         message.push_str(what);
         message.push_str(", but newer tokens were stored meanwhile (by the app or another tab); using those");
-        Diagnostic::new("refresh_superseded", Level::Info, request, message, "")
-    }
-
-    /// The retry after a refresh (or with a newer stored token) was 401 too.
-    pub fn still_unauthorized(request: &RequestLine, status: u16, sent: Option<TokenEvidence>, challenge: Option<String>) -> Diagnostic {
-        let mut message = request_prefix(request);
-        message.push_str(" answered ");
-        push_decimal(&mut message, u64::from(status));
-        message.push_str(" again to a freshly obtained token");
-        if let Some(token) = &sent {
-            message.push(' ');
-            message.push_str(&token.fingerprint);
-        }
-        message.push_str("; WWW-Authenticate: ");
-        message.push_str(challenge.as_deref().unwrap_or("(none readable)"));
-        let mut diagnostic = Diagnostic::new(
-            "still_unauthorized",
-            Level::Error,
-            request,
-            message,
-            "the server rejects tokens its own refresh endpoint issued: check audience, issuer and signing secret match between the auth server and this API (a dev/prod mix-up)",
-        );
-        diagnostic.status = Some(status);
-        diagnostic.token = sent;
-        diagnostic.challenge = challenge;
-        diagnostic
+        Diagnostic::new_with("refresh_superseded", Level::Info, request, message, "")
     }
 
     /// A 401 was not retried because the request's body is a stream.
     pub fn body_not_replayable(request: &RequestLine) -> Diagnostic {
         let mut message = request_prefix(request);
         message.push_str(" answered 401 and was not retried: its body is a stream, which cannot be sent twice");
-        Diagnostic::new("body_not_replayable", Level::Warn, request, message, "pass the body as a string, Blob, ArrayBuffer, FormData or URLSearchParams to get a retry after refresh")
+        Diagnostic::new_with("body_not_replayable", Level::Warn, request, message, "pass the body as a string, Blob, ArrayBuffer, FormData or URLSearchParams to get a retry after refresh")
     }
 
-    /// One line per event for the console: message, then hint.
+    /// The whole event as console text: message, evidence lines, hint and the link to its explanation.
     pub fn console_text(&self) -> String {
         let mut text = String::from("[authfetch] ");
         text.push_str(&self.message);
-        if !self.hint.is_empty() {
-            text.push_str("\n  hint: ");
-            text.push_str(&self.hint);
+        for line in self.detail_lines() {
+            text.push_str("\n  ");
+            text.push_str(&line);
         }
         text
+    }
+
+    /// The lines under the message in the console group: evidence, hint, and where the code is explained.
+    pub fn detail_lines(&self) -> Vec<String> {
+        let mut lines = self.evidence.clone();
+        if !self.hint.is_empty() {
+            lines.push(String::from("hint: ") + &self.hint);
+        }
+        if self.level >= Level::Warn {
+            lines.push(String::from("more: ") + DOCS_URL + self.code);
+        }
+        lines
     }
 }
 
@@ -297,16 +255,16 @@ pub fn push_relative_expiry(out: &mut String, exp_seconds: f64, now_seconds: f64
     }
 }
 
-/// A rough human duration: "12 s", "3 min", "5 h", "2 d".
+/// A rough human duration, rounded to its unit: "12 s", "3 min", "5 h", "2 d".
 pub fn push_duration(out: &mut String, seconds: f64) {
-    let seconds = if seconds.is_finite() { seconds.max(0.0) as u64 } else { 0 };
-    let (value, unit) = match seconds {
-        0..=119 => (seconds, " s"),
-        120..=7199 => (seconds / 60, " min"),
-        7200..=172_799 => (seconds / 3600, " h"),
-        _ => (seconds / 86_400, " d"),
+    let seconds = if seconds.is_finite() { seconds.max(0.0).round() as u64 } else { 0 };
+    let (unit_seconds, unit) = match seconds {
+        0..=119 => (1, " s"),
+        120..=7199 => (60, " min"),
+        7200..=172_799 => (3600, " h"),
+        _ => (86_400, " d"),
     };
-    push_decimal(out, value);
+    push_decimal(out, (seconds + unit_seconds / 2) / unit_seconds);
     out.push_str(unit);
 }
 
@@ -329,20 +287,18 @@ mod tests {
     }
 
     #[test]
-    fn a_401_message_shows_the_fingerprint_expiry_and_challenge_but_never_the_token() {
-        let token = "eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjEwMH0.c2ln";
-        let evidence = TokenEvidence { fingerprint: fingerprint(token), expires_at: Some(100.0), is_jwt: true };
-        let event = Diagnostic::unauthorized(&request(), 401, Some(evidence), Some("Bearer error=\"invalid_token\"".into()), 112.0, "refreshing");
-        assert!(event.message.contains("answered 401 to token 41 chars #"), "{}", event.message);
-        assert!(event.message.contains("expired 12 s ago"), "{}", event.message);
-        assert!(event.message.contains("WWW-Authenticate: Bearer error=\"invalid_token\""), "{}", event.message);
-        assert!(!event.console_text().contains(token));
-        assert_eq!(event.status, Some(401));
+    fn console_text_has_the_evidence_the_hint_and_a_link_to_the_code() {
+        let mut event = Diagnostic::no_token(&request(), "localStorage", "access_token", None);
+        event.evidence.push("status: 401".into());
+        let text = event.console_text();
+        assert!(text.starts_with("[authfetch] GET http://127.0.0.1:8080/api/protected-data went out without a token"), "{text}");
+        assert!(text.contains("\n  status: 401\n  hint: did the login code store it?"), "{text}");
+        assert!(text.ends_with("more: https://github.com/authfetch/authfetch#no_token"), "{text}");
     }
 
     #[test]
     fn durations_read_naturally() {
-        let cases = [(5.0, "5 s"), (150.0, "2 min"), (7200.0, "2 h"), (200_000.0, "2 d"), (f64::NAN, "0 s")];
+        let cases = [(5.0, "5 s"), (150.0, "3 min"), (299.4, "5 min"), (7200.0, "2 h"), (200_000.0, "2 d"), (f64::NAN, "0 s")];
         for (seconds, expected) in cases {
             let mut out = String::new();
             push_duration(&mut out, seconds);

@@ -73,6 +73,14 @@ impl Error {
         }
     }
 
+    /// The JavaScript value, for errors passed through from JavaScript.
+    pub fn thrown_value(&self) -> Option<&JsValue> {
+        match &self.repr {
+            Repr::Thrown(value) => Some(value),
+            Repr::Own { .. } => None,
+        }
+    }
+
     /// The JavaScript value to reject with: an `Error` named `AuthFetchError` with a `code`, or the
     /// original thrown value.
     pub fn into_js(self) -> JsValue {

@@ -10,7 +10,8 @@
 //!
 //! The crate is laid out one idea per module. The pure modules decide and are tested natively:
 //! [`jwt`] (claims), [`origin`] (who may get the token), [`refresh`] (the protocol and the
-//! refresh/retry decisions), [`challenge`] (`WWW-Authenticate`), [`diagnose`] (events and messages),
+//! refresh/retry decisions), [`challenge`] (`WWW-Authenticate`), [`classify`] (which cause a 401 or 403
+//! has), [`diagnose`] (events and messages),
 //! [`redact`] (fingerprints), [`token`] (stored values), [`config`] (options), [`json`], [`error`].
 //! The browser-facing modules move data: [`storage`], [`platform`], [`report`], [`options`], [`client`]
 //! (the request pipeline), and [`bindings`], the only place with `#[wasm_bindgen]` exports.
@@ -20,6 +21,7 @@
 
 pub mod bindings;
 pub mod challenge;
+pub mod classify;
 pub mod client;
 pub mod config;
 pub mod diagnose;

@@ -78,13 +78,39 @@ pub fn diagnostic_to_js(diagnostic: &Diagnostic) -> JsValue {
     if let Some(challenge) = &diagnostic.challenge {
         set(&event, "challenge", &JsValue::from_str(challenge));
     }
+    let evidence: js_sys::Array = diagnostic.evidence.iter().map(|line| JsValue::from_str(line)).collect();
+    set(&event, "evidence", &evidence);
     event.into()
+}
+
+/// The badge style of each level in the console.
+fn badge_style(level: Level) -> &'static str {
+    match level {
+        Level::Debug => "background:#6b7280;color:#fff;border-radius:3px;padding:0 4px",
+        Level::Info => "background:#1d4ed8;color:#fff;border-radius:3px;padding:0 4px",
+        Level::Warn => "background:#b45309;color:#fff;border-radius:3px;padding:0 4px",
+        Level::Error | Level::Silent => "background:#b91c1c;color:#fff;border-radius:3px;padding:0 4px",
+    }
+}
+
+/// Prints `diagnostic` as one collapsed console group: a badge coloured by level and the message as its
+/// title; the evidence, the hint and the link to the code's explanation inside.
+pub fn console_event(diagnostic: &Diagnostic) {
+    let mut title = String::from("%cauthfetch ");
+    title.push_str(diagnostic.level.name());
+    title.push_str("%c [authfetch] ");
+    title.push_str(&diagnostic.message);
+    web_sys::console::group_collapsed_3(&JsValue::from_str(&title), &JsValue::from_str(badge_style(diagnostic.level)), &JsValue::from_str(""));
+    for line in diagnostic.detail_lines() {
+        web_sys::console::log_1(&JsValue::from_str(&line));
+    }
+    web_sys::console::group_end();
 }
 
 /// Delivers `diagnostic`: printed when `log_level` lets it through, and passed to `on_diagnostic` always.
 pub fn emit(log_level: Level, on_diagnostic: Option<&Function>, diagnostic: &Diagnostic) {
     if enabled(log_level, diagnostic.level) {
-        console_print(diagnostic.level, &diagnostic.console_text());
+        console_event(diagnostic);
     }
     if on_diagnostic.is_some() {
         call_hook(on_diagnostic, "onDiagnostic", &diagnostic_to_js(diagnostic));

@@ -15,6 +15,8 @@ wasm_bindgen_test_configure!(run_in_browser);
 #[wasm_bindgen(inline_js = r#"
 const b64 = (obj) => btoa(JSON.stringify(obj)).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
 let generation = 0;
+export function jwtWith(claims) { return b64({ alg: 'HS256', typ: 'JWT' }) + '.' + b64(claims) + '.c2lnbmF0dXJlLXNpZ25hdHVyZS1zaWduYXR1cmU'; }
+export function nowSeconds() { return Math.floor(Date.now() / 1000); }
 export function jwt(secondsFromNow) {
   generation += 1;
   const now = Math.floor(Date.now() / 1000);
@@ -44,6 +46,7 @@ export function fakeServer() {
     if (req.signal.aborted) throw new DOMException('The operation was aborted.', 'AbortError'); // as fetch does
     const url = new URL(req.url);
     const body = await bodyOf(req.clone());
+    if (s.respond) { const custom = await s.respond(req, url); if (custom) { if (url.pathname === '/api/refresh-token') s.refreshCalls += 1; return custom; } }
     if (url.pathname === '/api/refresh-token' || url.pathname === '/oauth/token') {
       s.refreshCalls += 1;
       s.refreshBodies.push(body);
@@ -109,6 +112,10 @@ export function errorInfo(e) { return { name: e && e.name, code: e && e.code, me
 "#)]
 extern "C" {
     fn jwt(seconds_from_now: i32) -> String;
+    #[wasm_bindgen(js_name = jwtWith)]
+    fn jwt_with(claims: &JsValue) -> String;
+    #[wasm_bindgen(js_name = nowSeconds)]
+    fn now_seconds() -> f64;
     #[wasm_bindgen(js_name = fakeServer)]
     fn fake_server() -> JsValue;
     #[wasm_bindgen(js_name = expireAll)]
@@ -581,9 +588,10 @@ async fn a_request_without_a_token_warns_naming_the_storage_and_the_key() {
     let capture = capture_console();
     status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await;
     let lines = stop_capture(&capture);
-    assert!(lines.iter().any(|line| line.starts_with("warn: [authfetch] GET ") && line.contains("went out without a token: sessionStorage has no \"jwt\"")), "{lines:?}");
+    assert!(lines.iter().any(|line| line.starts_with("groupCollapsed: %cauthfetch warn%c [authfetch] GET ") && line.contains("went out without a token: sessionStorage has no \"jwt\"")), "{lines:?}");
     let codes: Vec<String> = recorded(&events).iter().filter_map(|event| text(event, "code")).collect();
-    assert_eq!(codes, vec!["no_token".to_string(), "unauthorized".to_string()]);
+    assert_eq!(codes, vec!["no_token".to_string(), "no_token".to_string()], "the warning before sending, then the diagnosis of the 401");
+    assert!(lines.iter().any(|line| line == "log: more: https://github.com/authfetch/authfetch#no_token"), "{lines:?}");
 }
 
 #[wasm_bindgen_test]
@@ -594,10 +602,11 @@ async fn every_401_is_explained_with_the_token_fingerprint_and_the_challenge_nev
     let capture = capture_console();
     status_of(client.fetch("/api/data?page=2".into(), JsValue::UNDEFINED)).await;
     let lines = stop_capture(&capture);
-    let warning = lines.iter().find(|line| line.contains("answered 401")).cloned().unwrap_or_default();
-    assert!(warning.starts_with("warn: [authfetch] GET http"), "{lines:?}");
-    assert!(warning.contains("/api/data?page=2 answered 401 to token 25 chars #"), "{warning}");
-    assert!(warning.contains("WWW-Authenticate: Bearer realm=\"test\", error=\"invalid_token\""), "{warning}");
+    let title = lines.iter().find(|line| line.contains("answered 401")).cloned().unwrap_or_default();
+    assert!(title.starts_with("groupCollapsed: %cauthfetch warn%c [authfetch] GET http"), "{lines:?}");
+    assert!(title.contains("/api/data?page=2 answered 401 invalid_token: token expired; refreshing and retrying once"), "{title}");
+    assert!(lines.iter().any(|line| line.starts_with("log: token sent: 25 chars #") && line.ends_with(", opaque")), "{lines:?}");
+    assert!(lines.iter().any(|line| line == "log: WWW-Authenticate: Bearer realm=\"test\", error=\"invalid_token\", error_description=\"token expired\""), "{lines:?}");
     assert_no_whole_token(&lines, &server);
     assert!(!lines.iter().any(|line| line.contains("stale-access-token-abcdef")));
 }
@@ -648,4 +657,120 @@ async fn a_missing_access_token_next_to_a_stored_refresh_token_is_refreshed_befo
     assert_eq!(recorded(&refreshes).first().and_then(|info| text(info, "trigger")).as_deref(), Some("missing"));
     assert_eq!(storage.get_item("missing_access").ok().flatten().as_deref(), Some("opaque-access-2"));
     client.clear_tokens();
+}
+
+// ---- the diagnosis of each cause (issue: explain every 401 and 403) -------------------------------
+
+struct Cause {
+    code: &'static str,
+    token: Option<String>,
+    refresh: bool,
+    url: &'static str,
+    options: Vec<(&'static str, JsValue)>,
+    /// Body of `(req, url) => Response | undefined`, the server's answer.
+    respond: &'static str,
+    message: &'static str,
+}
+
+fn causes() -> Vec<Cause> {
+    let now = now_seconds();
+    let claims = |pairs: &[(&str, f64)]| {
+        let object = js_sys::Object::new();
+        set(&object, "sub", "u1");
+        for (key, value) in pairs {
+            set(&object, key, *value);
+        }
+        jwt_with(&object.into())
+    };
+    let third_party = || Array::of1(&"https://api.example.com".into()).into();
+    let bearer401 = |header: &'static str| header;
+    vec![
+        Cause { code: "no_token", token: None, refresh: false, url: "/api/data", options: vec![], respond: "", message: "answered 401 to a request without a token: memory storage has no \"access_token\"" },
+        Cause { code: "origin_not_allowed", token: Some("opaque-access-1".into()), refresh: false, url: "https://api.example.com/data", options: vec![],
+            respond: "return new Response('', { status: 401, headers: { 'WWW-Authenticate': 'Bearer' } })", message: "a token is stored but was not sent, because https://api.example.com is not in allowedOrigins" },
+        Cause { code: "token_expired", token: Some(claims(&[("iat", now - 3700.0), ("exp", now - 100.0)])), refresh: false, url: "/api/data", options: vec![],
+            respond: "return new Response('', { status: 401, headers: { 'WWW-Authenticate': 'Bearer error=\"invalid_token\"' } })", message: "s ago, at 20" },
+        Cause { code: "token_not_yet_valid", token: Some(claims(&[("iat", now - 10.0), ("nbf", now + 300.0), ("exp", now + 3600.0)])), refresh: false, url: "/api/data", options: vec![],
+            respond: "return new Response('', { status: 401, headers: { 'WWW-Authenticate': 'Bearer error=\"invalid_token\"' } })", message: "the token is not valid yet (nbf is 5 min in the future)" },
+        Cause { code: "clock_skew", token: Some(claims(&[("iat", now - 10.0), ("nbf", now + 300.0), ("exp", now + 3600.0)])), refresh: false, url: "/api/data", options: vec![],
+            respond: "return new Response('', { status: 401, headers: { 'WWW-Authenticate': 'Bearer error=\"invalid_token\"', 'Date': new Date(Date.now() + 600000).toUTCString() } })", message: "this computer's clock is 10 min behind the server's" },
+        Cause { code: "invalid_token", token: Some("opaque-forged".into()), refresh: false, url: "/api/data", options: vec![],
+            respond: bearer401("return new Response('', { status: 401, headers: { 'WWW-Authenticate': 'Bearer realm=\"t\", error=\"invalid_token\", error_description=\"signature verification failed\"' } })"), message: "answered 401 invalid_token: signature verification failed" },
+        Cause { code: "insufficient_scope", token: Some("opaque-access-1".into()), refresh: true, url: "/api/forbidden", options: vec![], respond: "", message: "answered 403 insufficient_scope: the token lacks a permission; required scope: admin" },
+        Cause { code: "invalid_request", token: Some("opaque-access-1".into()), refresh: true, url: "/api/data", options: vec![],
+            respond: "return new Response('', { status: 400, headers: { 'WWW-Authenticate': 'Bearer error=\"invalid_request\", error_description=\"two tokens\"' } })", message: "answered 400 invalid_request" },
+        Cause { code: "wrong_scheme", token: Some("opaque-access-1".into()), refresh: false, url: "/api/data", options: vec![],
+            respond: "return new Response('', { status: 401, headers: { 'WWW-Authenticate': 'Basic realm=\"admin\"' } })", message: "answered 401 asking for Basic, not Bearer" },
+        Cause { code: "no_challenge", token: Some("opaque-access-1".into()), refresh: false, url: "/api/data", options: vec![],
+            respond: "return new Response('', { status: 401 })", message: "answered 401 without a WWW-Authenticate header" },
+        Cause { code: "challenge_hidden", token: Some("opaque-access-1".into()), refresh: false, url: "https://api.example.com/data", options: vec![("allowedOrigins", third_party())],
+            respond: "if (url.origin !== location.origin) return new Response('', { status: 401 })", message: "CORS hides that header unless the server exposes it" },
+        Cause { code: "still_unauthorized", token: Some("opaque-access-1".into()), refresh: true, url: "/api/data", options: vec![],
+            respond: "if (url.pathname !== '/api/refresh-token') return new Response('', { status: 401, headers: { 'WWW-Authenticate': 'Bearer error=\"invalid_token\"' } })", message: "answered 401 again to a freshly obtained token" },
+        Cause { code: "refresh_rejected", token: Some("opaque-old".into()), refresh: true, url: "/api/data", options: vec![],
+            respond: "if (url.pathname === '/api/refresh-token') return new Response('{\"error\":\"invalid_grant\"}', { status: 400 })", message: "the refresh endpoint rejected the refresh token (400, invalid_grant)" },
+        Cause { code: "refresh_failed", token: Some("opaque-old".into()), refresh: true, url: "/api/data", options: vec![],
+            respond: "if (url.pathname === '/api/refresh-token') return new Response('', { status: 503 })", message: "refresh failed: the refresh endpoint answered 503" },
+        Cause { code: "cors_preflight", token: Some("opaque-access-1".into()), refresh: false, url: "https://api.example.com/data", options: vec![("allowedOrigins", third_party())],
+            respond: "if (url.origin !== location.origin) throw new TypeError('Failed to fetch')", message: "failed with a network error (TypeError: Failed to fetch) while carrying Authorization to another origin: most likely CORS" },
+    ]
+}
+
+#[wasm_bindgen_test]
+async fn each_cause_of_a_401_or_403_gets_its_own_code_console_group_and_event() {
+    for cause in causes() {
+        let server = fake_server();
+        if !cause.respond.is_empty() {
+            set(&server, "respond", js_sys::Function::new_with_args("req, url", cause.respond));
+        }
+        let events = recorder();
+        let mut options = cause.options;
+        options.push(("onDiagnostic", events.clone()));
+        let client = client(&server, &options);
+        if let Some(token) = &cause.token {
+            with_tokens(&client, token, cause.refresh.then_some("opaque-refresh-1"));
+        }
+        let capture = capture_console();
+        let _ = settle(client.fetch(cause.url.into(), JsValue::UNDEFINED)).await;
+        let lines = stop_capture(&capture);
+        let events: Vec<JsValue> = recorded(&events);
+        let event = events.iter().find(|event| text(event, "code").as_deref() == Some(cause.code) && text(event, "message").is_some_and(|m| m.contains(cause.message)));
+        let seen: Vec<(Option<String>, Option<String>)> = events.iter().map(|event| (text(event, "code"), text(event, "message"))).collect();
+        let Some(event) = event else { panic!("{}: no event with this code containing {:?}; got {seen:?}", cause.code, cause.message) };
+        assert!(!text(event, "hint").unwrap_or_default().is_empty(), "{}: a hint", cause.code);
+        assert!(lines.iter().any(|line| line.starts_with("groupCollapsed: %cauthfetch ") && line.contains(cause.message)), "{}: console group: {lines:?}", cause.code);
+        let link = String::from("log: more: https://github.com/authfetch/authfetch#") + cause.code;
+        assert!(lines.iter().any(|line| *line == link), "{}: link to the explanation: {lines:?}", cause.code);
+        if let Some(token) = &cause.token {
+            assert!(!lines.iter().any(|line| line.contains(token.as_str())), "{}: a whole token in the console", cause.code);
+        }
+        assert_no_whole_token(&lines, &server);
+    }
+}
+
+#[wasm_bindgen_test]
+async fn state_reports_tokens_claims_counts_and_the_last_diagnostic_without_the_token() {
+    let server = fake_server();
+    let client = client(&server, &[]);
+    let token = jwt(600);
+    with_tokens(&client, &token, Some("opaque-refresh-1"));
+    status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await; // 401 → refresh → 200
+    let state = client.state();
+    assert_eq!(text(&state, "storage").as_deref(), Some("memory storage"));
+    assert_eq!(get(&state, "hasAccessToken"), JsValue::TRUE);
+    assert_eq!(get(&state, "hasRefreshToken"), JsValue::TRUE);
+    assert_eq!(get(&state, "isJwt"), JsValue::FALSE, "the refreshed token is opaque");
+    assert_eq!(get(&state, "refreshInFlight"), JsValue::FALSE);
+    let counts = get(&state, "counts");
+    assert_eq!((number(&counts, "requests"), number(&counts, "unauthorized"), number(&counts, "refreshes"), number(&counts, "refreshFailures")), (1.0, 1.0, 1.0, 0.0));
+    assert_eq!(text(&get(&state, "lastDiagnostic"), "code").as_deref(), Some("refreshed"));
+    let shown = js_sys::JSON::stringify(&state).ok().and_then(|json| json.as_string()).unwrap_or_default();
+    assert!(!shown.contains("opaque-access-2") && !shown.contains("opaque-refresh"), "{shown}");
+
+    with_tokens(&client, &token, None);
+    let state = client.state();
+    assert_eq!(get(&state, "isJwt"), JsValue::TRUE);
+    assert_eq!(text(&get(&state, "claims"), "sub").as_deref(), Some("u1"));
+    let expires_in = number(&state, "expiresIn");
+    assert!((595.0..=600.0).contains(&expires_in), "{expires_in}");
 }

@@ -234,10 +234,10 @@ test('3. corrupted token: 401, one refresh, retry, 200', { timeout: TEST_TIMEOUT
     const now = await storedTokens(page);
     assert.deepEqual(s.headersSeen, [`Bearer ${fingerprint(bad)}`, `Bearer ${fingerprint(now.access)}`]);
 
-    await assertLogHas(page, '[data-kind="diagnostic"][data-code="unauthorized"]', 'the "unauthorized" diagnostic');
+    await assertLogHas(page, '[data-kind="diagnostic"][data-code="invalid_token"]', 'the "invalid_token" diagnostic (the server says the signature is wrong)');
     // The library, the page and the server all fingerprint a token the same way, so the
     // 401 diagnostic can be matched with what the server received.
-    const diag = await page.locator('#log li[data-code="unauthorized"]').first().innerText();
+    const diag = await page.locator('#log li[data-code="invalid_token"]').first().innerText();
     assert.ok(diag.includes(fingerprint(bad)), `the 401 diagnostic names the sent token's fingerprint ${fingerprint(bad)}: ${diag}`);
     await assertLogHas(page, '[data-kind="refresh"][data-code="refresh:unauthorized"]', 'onRefresh with trigger "unauthorized"');
     await assertLogHas(page, '[data-kind="result"][data-status="200"]', 'the final 200');
@@ -311,7 +311,7 @@ test('4. burst of 10 with an expired token: one refresh, no 401s, ten 200s', { t
   });
 });
 
-test('5. no token: console warns "without a token", page log shows no_token', { timeout: TEST_TIMEOUT }, async (t) => {
+test('5. no token: a console warning group says "without a token", page log shows no_token', { timeout: TEST_TIMEOUT }, async (t) => {
   await withPage(t, async ({ page, server, logs }) => {
     await login(page);
     await act(page, '#remove-token');
@@ -324,9 +324,10 @@ test('5. no token: console warns "without a token", page log shows no_token', { 
     const r = await lastResult(page);
     assert.equal(r.status, 401);
 
-    const warnings = logs.filter((l) => l.type === 'warning' && l.text.includes('without a token'));
-    assert.ok(warnings.length >= 1, 'a console.warn containing "without a token"');
-    assert.ok(warnings.some((l) => l.text.startsWith('[authfetch]')), 'the warning starts with [authfetch]');
+    // Each diagnosed event is one collapsed console group whose title carries a level badge.
+    const warnings = logs.filter((l) => l.type === 'startGroupCollapsed' && l.text.includes('without a token'));
+    assert.ok(warnings.length >= 1, `a console group containing "without a token": ${JSON.stringify(logs.map((l) => l.type + ' ' + l.text))}`);
+    assert.ok(warnings.some((l) => l.text.includes('authfetch warn') && l.text.includes('[authfetch] GET')), 'the group is badged "authfetch warn"');
     assert.ok(warnings.some((l) => l.text.includes('localStorage has no "access_token"')), 'the warning names the storage and key');
     await assertLogHas(page, '[data-kind="diagnostic"][data-code="no_token"]', 'the no_token diagnostic');
 
