@@ -6,10 +6,13 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::{Array, Function, Object, Promise, Reflect};
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use web_sys::{Headers, Request, Response};
 
+use crate::config::StorageKind;
+use crate::tabs::{sync_name, with_lock, sleep, Locked, Tabs};
 use crate::classify::{classify_network_error, classify_response, NotSent, ResponseFacts, SentToken};
 use crate::diagnose::{Diagnostic, Level, RequestLine, TokenEvidence};
 use crate::error::{Error, ErrorCode};
@@ -57,6 +60,8 @@ pub struct Client {
     counts: Counter,
     /// The last event at info level or above, for `state()`.
     last_diagnostic: RefCell<Option<Diagnostic>>,
+    /// The link to other tabs sharing localStorage.
+    tabs: Tabs,
 }
 
 /// The request as the caller gave it, kept so that it can be sent again unchanged.
@@ -77,6 +82,8 @@ struct Outgoing {
     cross_origin: bool,
     /// Whether the body can be sent twice (not a stream).
     replayable: bool,
+    /// The caller's `AbortSignal`: aborting it while waiting for a shared refresh rejects this call only.
+    signal: Option<web_sys::AbortSignal>,
 }
 
 enum Input {
@@ -149,7 +156,31 @@ impl Client {
     }
 
     fn stored(&self, cfg: &Config, key: &str) -> StoredValue {
+        if self.shares_across_tabs(cfg) {
+            let settings = &cfg.settings;
+            self.tabs.connect(&sync_name(&settings.access_token_key, &settings.refresh_token_key));
+            if let Some(overlay) = self.tabs.overlay() {
+                let published = if key == settings.access_token_key { overlay.access } else { overlay.refresh };
+                return StoredValue::from_raw(published.as_deref());
+            }
+        }
         StoredValue::from_raw(self.store.read(cfg.settings.storage, key).as_deref())
+    }
+
+    /// Whether tokens live in localStorage, shared with the origin's other tabs.
+    fn shares_across_tabs(&self, cfg: &Config) -> bool {
+        cfg.settings.storage == StorageKind::Local && self.store.label(StorageKind::Local) == StorageKind::Local.label()
+    }
+
+    /// Tells other tabs the tokens now stored (after this tab wrote or cleared them).
+    fn publish_tokens(&self, cfg: &Config) {
+        if !self.shares_across_tabs(cfg) {
+            return;
+        }
+        self.tabs.forget();
+        let access = self.access_token(cfg).token().map(str::to_owned);
+        let refresh = self.refresh_token(cfg);
+        self.tabs.publish(access.as_deref(), refresh.as_deref());
     }
 
     fn access_token(&self, cfg: &Config) -> StoredValue {
@@ -170,6 +201,7 @@ impl Client {
             Some(None) => self.store.remove(settings.storage, &settings.refresh_token_key),
             None => {}
         }
+        self.publish_tokens(&cfg);
         self.flush_store_warning(&cfg);
     }
 
@@ -178,6 +210,7 @@ impl Client {
         let cfg = self.config();
         self.store.remove(cfg.settings.storage, &cfg.settings.access_token_key);
         self.store.remove(cfg.settings.storage, &cfg.settings.refresh_token_key);
+        self.publish_tokens(&cfg);
         self.flush_store_warning(&cfg);
     }
 
@@ -243,7 +276,8 @@ impl Client {
     pub async fn refresh(self: Rc<Self>) -> bool {
         let cfg = self.config();
         let line = RequestLine { method: "POST".into(), url: cfg.settings.refresh_url.clone() };
-        self.refresh_shared(&cfg, Trigger::Manual, &line).await
+        let promise = self.refresh_promise(&cfg, Trigger::Manual, &line);
+        JsFuture::from(promise).await.ok().and_then(|value| value.as_bool()).unwrap_or(false)
     }
 
     /// `fetch(input, init)` with the token added, refreshed and retried as the crate docs describe.
@@ -291,13 +325,13 @@ impl Client {
         let mut credential = self.credential(cfg, out, &mut trace, true);
         if let Credential::RefreshForMissing = credential {
             note(&mut trace, "refresh: no access token is stored but a refresh token is; refreshing before sending".into());
-            self.refresh_shared(cfg, Trigger::Missing, &out.line).await;
+            self.refresh_for(cfg, Trigger::Missing, out).await?;
             credential = self.credential(cfg, out, &mut trace, false);
         } else if let Credential::Token(_, claims) = &credential {
             let has_refresh = self.refresh_token(cfg).is_some();
             if refresh::before_send(claims.as_ref(), now_ms() / 1000.0, cfg.settings.refresh_leeway, has_refresh) == BeforeSend::RefreshFirst {
                 note(&mut trace, "refresh: the token expires within refreshLeeway; refreshing before sending".into());
-                let refreshed = self.refresh_shared(cfg, Trigger::Expiring, &out.line).await;
+                let refreshed = self.refresh_for(cfg, Trigger::Expiring, out).await?;
                 note(&mut trace, String::from("refresh: ") + if refreshed { "succeeded" } else { "failed; sending the current token" });
                 credential = self.credential(cfg, out, &mut None, false);
             }
@@ -335,7 +369,7 @@ impl Client {
         };
         if decision == AfterUnauthorized::RefreshThenRetry {
             note(&mut trace, "refresh: after the 401".into());
-            if !self.refresh_shared(cfg, Trigger::Unauthorized, &out.line).await {
+            if !self.refresh_for(cfg, Trigger::Unauthorized, out).await? {
                 note(&mut trace, "refresh: failed; returning the 401".into());
                 return Ok(response);
             }
@@ -505,29 +539,39 @@ impl Client {
         call_hook(cfg.on_auth_failure.as_ref(), "onAuthFailure", &info);
     }
 
-    /// Joins the refresh in flight, or starts one. `true` when it stored new tokens.
-    async fn refresh_shared(self: &Rc<Self>, cfg: &Rc<Config>, trigger: Trigger, line: &RequestLine) -> bool {
-        let in_flight = self.refresh_in_flight.borrow().clone();
-        let promise = match in_flight {
-            Some(promise) => promise,
-            None => {
-                let client = Rc::clone(self);
-                let (cfg, line) = (Rc::clone(cfg), line.clone());
-                let promise = future_to_promise(async move {
-                    let refreshed = client.run_refresh(&cfg, trigger, &line).await;
-                    client.refresh_in_flight.borrow_mut().take();
-                    Ok(JsValue::from_bool(refreshed))
-                });
-                // The future above runs no earlier than the next microtask, so it is recorded before it
-                // can finish and clear it.
-                *self.refresh_in_flight.borrow_mut() = Some(promise.clone());
-                promise
-            }
+    /// Waits for the refresh in flight (starting one if needed) on behalf of a call: `Ok(true)` when new
+    /// tokens were stored. If the call's own `AbortSignal` fires meanwhile, this call rejects with the
+    /// signal's reason, like `fetch`; the refresh goes on for everyone else.
+    async fn refresh_for(self: &Rc<Self>, cfg: &Rc<Config>, trigger: Trigger, out: &Outgoing) -> Result<bool, Error> {
+        let refresh = self.refresh_promise(cfg, trigger, &out.line);
+        let waiting = match &out.signal {
+            Some(signal) => Promise::race(&Array::of2(&refresh, &aborted(signal))),
+            None => refresh,
         };
-        JsFuture::from(promise).await.ok().and_then(|value| value.as_bool()).unwrap_or(false)
+        let refreshed = JsFuture::from(waiting).await.map_err(Error::thrown)?;
+        Ok(refreshed.as_bool().unwrap_or(false))
     }
 
-    async fn run_refresh(&self, cfg: &Config, trigger: Trigger, line: &RequestLine) -> bool {
+    /// The refresh in flight, or a new one. It resolves to `true` when it stored new tokens, and never
+    /// rejects.
+    fn refresh_promise(self: &Rc<Self>, cfg: &Rc<Config>, trigger: Trigger, line: &RequestLine) -> Promise {
+        if let Some(promise) = self.refresh_in_flight.borrow().clone() {
+            return promise;
+        }
+        let client = Rc::clone(self);
+        let (cfg, line) = (Rc::clone(cfg), line.clone());
+        let promise = future_to_promise(async move {
+            let refreshed = client.run_refresh(&cfg, trigger, &line).await;
+            client.refresh_in_flight.borrow_mut().take();
+            Ok(JsValue::from_bool(refreshed))
+        });
+        // The future above runs no earlier than the next microtask, so it is recorded before it can
+        // finish and clear it.
+        *self.refresh_in_flight.borrow_mut() = Some(promise.clone());
+        promise
+    }
+
+    async fn run_refresh(self: &Rc<Self>, cfg: &Rc<Config>, trigger: Trigger, line: &RequestLine) -> bool {
         let settings = &cfg.settings;
         let Some(refresh_token) = self.refresh_token(cfg) else {
             let mut reason = String::from("no refresh token is stored in ");
@@ -538,6 +582,64 @@ impl Client {
             self.report(cfg, &Diagnostic::refresh_failed(line, &reason));
             return false;
         };
+        if !self.shares_across_tabs(cfg) {
+            return self.refresh_with(cfg, trigger, line, refresh_token).await;
+        }
+        // One refresh across tabs: hold the origin-wide lock while refreshing, and look again once it is held.
+        let (client, locked_cfg, locked_line, expected) = (Rc::clone(self), Rc::clone(cfg), line.clone(), refresh_token.clone());
+        let asked = now_ms();
+        let lock_wait = settings.refresh_timeout.saturating_add(LOCK_GRACE_MS);
+        let locked = with_lock(&sync_name(&settings.access_token_key, &settings.refresh_token_key), lock_wait, move || {
+            future_to_promise(async move {
+                let waited = now_ms() - asked > 10.0;
+                let refreshed = match client.adopt_if_rotated(&locked_cfg, &locked_line, &expected, waited).await {
+                    Some(adopted) => adopted,
+                    None => client.refresh_with(&locked_cfg, trigger, &locked_line, expected).await,
+                };
+                Ok(JsValue::from_bool(refreshed))
+            })
+        })
+        .await;
+        match locked {
+            Locked::Ran(refreshed) => refreshed.as_bool().unwrap_or(false),
+            Locked::Unavailable => self.refresh_with(cfg, trigger, line, refresh_token).await,
+            Locked::TimedOut => {
+                self.report(cfg, &Diagnostic::refresh_failed(line, "another tab held the refresh lock longer than refreshTimeout; this tab did not refresh, to avoid presenting the same refresh token twice"));
+                false
+            }
+            Locked::Failed(error) => {
+                self.report(cfg, &Diagnostic::refresh_failed(line, &(String::from("the refresh lock failed: ") + &describe_exception(&error))));
+                false
+            }
+        }
+    }
+
+    /// With the refresh lock held: if another tab rotated the refresh token meanwhile (`expected` is no
+    /// longer stored), adopts its tokens (`Some(true)`), or its logout (`Some(false)`). A tab that waited
+    /// for the lock also waits briefly for the other tab's message, since storage can lag behind it.
+    async fn adopt_if_rotated(&self, cfg: &Config, line: &RequestLine, expected: &str, waited: bool) -> Option<bool> {
+        let patience_ms = if waited { ADOPT_PATIENCE_MS } else { ADOPT_MIN_PATIENCE_MS };
+        let started = now_ms();
+        loop {
+            let current = self.refresh_token(cfg);
+            if current.as_deref() != Some(expected) {
+                if current.is_some() && self.access_token(cfg).token().is_some() {
+                    self.report(cfg, &Diagnostic::refresh_superseded(line, "was not needed"));
+                    return Some(true);
+                }
+                if current.is_none() {
+                    return Some(false);
+                }
+            }
+            if now_ms() - started >= patience_ms {
+                return None;
+            }
+            sleep(ADOPT_POLL_MS).await;
+        }
+    }
+
+    /// Refreshes with `refresh_token` (no lock), and stores or clears tokens by the outcome.
+    async fn refresh_with(&self, cfg: &Config, trigger: Trigger, line: &RequestLine, refresh_token: String) -> bool {
         self.counts.bump(|counts| &mut counts.refreshes);
         let sent_evidence = self.access_token(cfg).token().map(|token| TokenEvidence::of(token, Claims::from_token(token).as_ref()));
         self.report(cfg, &Diagnostic::refreshing(line, sent_evidence, trigger_phrase(trigger)));
@@ -591,6 +693,7 @@ impl Client {
         if let Some(rotated) = &tokens.refresh_token {
             self.store.write(settings.storage, &settings.refresh_token_key, rotated);
         }
+        self.publish_tokens(cfg);
         self.flush_store_warning(cfg);
         let claims = Claims::from_token(&tokens.access_token);
         let evidence = TokenEvidence::of(&tokens.access_token, claims.as_ref());
@@ -607,6 +710,32 @@ impl Client {
             call_hook(cfg.on_refresh.as_ref(), "onRefresh", &info);
         }
     }
+}
+
+/// How long past `refreshTimeout` a tab waits for another tab's refresh lock.
+const LOCK_GRACE_MS: u32 = 2_000;
+/// How long a tab that waited for the lock waits for the other tab's tokens to show.
+const ADOPT_PATIENCE_MS: f64 = 300.0;
+/// How long any tab looks for tokens published by another tab before refreshing itself.
+const ADOPT_MIN_PATIENCE_MS: f64 = 30.0;
+/// Poll interval while waiting for them.
+const ADOPT_POLL_MS: u32 = 15;
+
+/// A promise that rejects with `signal`'s reason once it aborts (at once if it already has).
+fn aborted(signal: &web_sys::AbortSignal) -> Promise {
+    let reason = || Reflect::get(signal, &JsValue::from_str("reason")).unwrap_or(JsValue::UNDEFINED);
+    if signal.aborted() {
+        return Promise::reject(&reason());
+    }
+    let target = signal.clone();
+    Promise::new(&mut |_resolve, reject| {
+        let watched = target.clone();
+        let listener = Closure::once_into_js(move || {
+            let reason = Reflect::get(&watched, &JsValue::from_str("reason")).unwrap_or(JsValue::UNDEFINED);
+            let _ = reject.call1(&JsValue::UNDEFINED, &reason);
+        });
+        let _ = target.add_event_listener_with_callback("abort", listener.unchecked_ref());
+    })
 }
 
 fn trigger_phrase(trigger: Trigger) -> &'static str {
@@ -799,6 +928,14 @@ impl Outgoing {
         };
         let body = Reflect::get(&init, &JsValue::from_str("body")).unwrap_or(JsValue::UNDEFINED);
         let replayable = !body.is_instance_of::<web_sys::ReadableStream>();
-        Ok(Outgoing { input, init, headers, line, origin, skip, cross_origin, replayable })
+        let signal = Reflect::get(&init, &JsValue::from_str("signal"))
+            .ok()
+            .filter(|signal| signal.is_object())
+            .or_else(|| match &input {
+                Input::Request(request) => Some(request.signal().into()),
+                Input::Url(_) => None,
+            })
+            .map(JsCast::unchecked_into::<web_sys::AbortSignal>);
+        Ok(Outgoing { input, init, headers, line, origin, skip, cross_origin, replayable, signal })
     }
 }

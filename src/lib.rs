@@ -13,7 +13,8 @@
 //! refresh/retry decisions), [`challenge`] (`WWW-Authenticate`), [`classify`] (which cause a 401 or 403
 //! has), [`diagnose`] (events and messages),
 //! [`redact`] (fingerprints), [`token`] (stored values), [`config`] (options), [`json`], [`error`].
-//! The browser-facing modules move data: [`storage`], [`platform`], [`report`], [`options`], [`client`]
+//! The browser-facing modules move data: [`storage`], [`tabs`] (one refresh across tabs), [`platform`],
+//! [`report`], [`options`], [`client`]
 //! (the request pipeline), and [`bindings`], the only place with `#[wasm_bindgen]` exports.
 
 #![deny(missing_docs)]
@@ -35,6 +36,7 @@ pub mod redact;
 pub mod refresh;
 pub mod report;
 pub mod storage;
+pub mod tabs;
 pub mod token;
 
 pub use client::Client;

@@ -18,6 +18,12 @@ pub fn global_property(name: &str) -> JsValue {
     Reflect::get(&js_sys::global(), &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
 }
 
+/// Whether the global object has a property `name` at all (even one whose getter throws, like
+/// `localStorage` in a sandboxed iframe). Workers and Node have no `localStorage`; Node has no `location`.
+pub fn has_global(name: &str) -> bool {
+    Reflect::has(&js_sys::global(), &JsValue::from_str(name)).unwrap_or(false)
+}
+
 /// The global `fetch`, if there is one.
 pub fn global_fetch() -> Option<Function> {
     global_property("fetch").dyn_into::<Function>().ok()
@@ -38,27 +44,32 @@ pub fn now_ms() -> f64 {
     js_sys::Date::now()
 }
 
+/// Calls `callback` once after `milliseconds`; the returned [`Timer`] cancels it.
+pub fn after(milliseconds: u32, callback: impl FnOnce() + 'static) -> Timer {
+    Timer(set_timeout(&Closure::once_into_js(callback), milliseconds))
+}
+
 /// A promise that rejects with a `TimeoutError`-named `Error` after `milliseconds`, first calling
-/// `on_timeout`; plus a handle that cancels the timer.
+/// `on_timeout`; plus a handle that cancels the timer. Only for racing: cancel it, or have it raced, so
+/// its rejection is always handled.
 pub fn timeout(milliseconds: u32, on_timeout: impl FnOnce() + 'static) -> (Promise, Timer) {
-    let mut timer = JsValue::UNDEFINED;
+    let mut timer = None;
     let mut on_timeout = Some(on_timeout);
     let promise = Promise::new(&mut |_resolve, reject| {
         let on_timeout = on_timeout.take();
-        let fire = Closure::once_into_js(move || {
+        timer = Some(after(milliseconds, move || {
             if let Some(on_timeout) = on_timeout {
                 on_timeout();
             }
             let error = js_sys::Error::new("the refresh request timed out");
             error.set_name("TimeoutError");
             let _ = reject.call1(&JsValue::UNDEFINED, &error);
-        });
-        timer = set_timeout(&fire, milliseconds);
+        }));
     });
-    (promise, Timer(timer))
+    (promise, timer.unwrap_or(Timer(JsValue::UNDEFINED)))
 }
 
-/// A pending timer from [`timeout`].
+/// A pending timer from [`after`] or [`timeout`].
 pub struct Timer(JsValue);
 
 impl Timer {

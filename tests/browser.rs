@@ -38,7 +38,7 @@ export function fakeServer() {
   const s = {
     accessToken: 'opaque-access-1', refreshToken: 'opaque-refresh-1', validTokens: new Set(['opaque-access-1']),
     refreshCalls: 0, refreshBodies: [], refreshContentTypes: [], seen: [], refreshMode: 'ok', rotate: true,
-    refreshDelayMs: 0, alwaysUnauthorized: false, status: 0, issued: ['opaque-access-1', 'opaque-refresh-1'],
+    refreshDelayMs: 0, alwaysUnauthorized: false, reuseDetection: false, reuseDetected: 0, status: 0, issued: ['opaque-access-1', 'opaque-refresh-1'],
     newAccess: () => 'opaque-access-' + (s.refreshCalls + 1),
   };
   s.fetch = async (input, init) => {
@@ -50,6 +50,10 @@ export function fakeServer() {
     if (url.pathname === '/api/refresh-token' || url.pathname === '/oauth/token') {
       s.refreshCalls += 1;
       s.refreshBodies.push(body);
+      if (s.reuseDetection) {
+        const presented = body && body.startsWith('{') ? JSON.parse(body).refreshToken : new URLSearchParams(body || '').get('refresh_token');
+        if (presented !== s.refreshToken) { s.reuseDetected += 1; s.refreshToken = 'revoked'; s.validTokens = new Set(); return new Response('{"error":"invalid_grant","error_description":"refresh token reuse"}', { status: 400 }); }
+      }
       s.refreshContentTypes.push(req.headers.get('content-type'));
       if (s.refreshDelayMs) await new Promise((r) => setTimeout(r, s.refreshDelayMs));
       if (s.refreshMode === 'hang') return new Promise((_, reject) => { req.signal.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError'))); });
@@ -773,4 +777,104 @@ async fn state_reports_tokens_claims_counts_and_the_last_diagnostic_without_the_
     assert_eq!(text(&get(&state, "claims"), "sub").as_deref(), Some("u1"));
     let expires_in = number(&state, "expiresIn");
     assert!((595.0..=600.0).contains(&expires_in), "{expires_in}");
+}
+
+// ---- hardening -----------------------------------------------------------------------------------
+
+fn local_storage() -> web_sys::Storage {
+    match web_sys::window().and_then(|window| window.local_storage().ok().flatten()) {
+        Some(storage) => storage,
+        None => panic!("no localStorage in the test page"),
+    }
+}
+
+#[wasm_bindgen_test]
+async fn two_clients_sharing_local_storage_like_two_tabs_refresh_once_and_never_reuse_a_refresh_token() {
+    for round in 0..5 {
+        let server = fake_server();
+        set(&server, "reuseDetection", true);
+        set(&server, "refreshDelayMs", 30);
+        let storage = local_storage();
+        let _ = storage.set_item("tabs_access", "stale-access-token");
+        let _ = storage.set_item("tabs_refresh", "opaque-refresh-1");
+        let shared = || vec![("storage", JsValue::from("local")), ("accessTokenKey", "tabs_access".into()), ("refreshTokenKey", "tabs_refresh".into())];
+        let tab_a = client(&server, &shared());
+        let tab_b = client(&server, &shared());
+        let calls = Array::new();
+        for _ in 0..4 {
+            calls.push(&tab_a.fetch("/api/data".into(), JsValue::UNDEFINED));
+            calls.push(&tab_b.fetch("/api/data".into(), JsValue::UNDEFINED));
+        }
+        let results = settle(call_all(&calls)).await.unwrap_or(JsValue::UNDEFINED);
+        let statuses: Vec<u16> = Array::from(&results).iter().map(|result| number(&get(&result, "value"), "status") as u16).collect();
+        assert_eq!(statuses, vec![200; 8], "round {round}");
+        assert_eq!(number(&server, "refreshCalls"), 1.0, "round {round}: one refresh for both tabs");
+        assert_eq!(number(&server, "reuseDetected"), 0.0, "round {round}: the old refresh token was never presented twice");
+        assert_eq!(storage.get_item("tabs_refresh").ok().flatten().as_deref(), Some("opaque-refresh-2"), "round {round}");
+        tab_a.clear_tokens();
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_logout_in_one_tab_stops_the_other_from_sending_the_old_token() {
+    let server = fake_server();
+    let storage = local_storage();
+    let _ = storage.set_item("logout_access", "opaque-access-1");
+    let _ = storage.set_item("logout_refresh", "opaque-refresh-1");
+    let shared = || vec![("storage", JsValue::from("local")), ("accessTokenKey", "logout_access".into()), ("refreshTokenKey", "logout_refresh".into())];
+    let tab_a = client(&server, &shared());
+    let tab_b = client(&server, &shared());
+    assert_eq!(status_of(tab_b.fetch("/api/data".into(), JsValue::UNDEFINED)).await, 200);
+    tab_a.clear_tokens();
+    status_of(tab_b.fetch("/api/data".into(), JsValue::UNDEFINED)).await;
+    assert_eq!(seen_auth(&server), vec![Some("Bearer opaque-access-1".to_string()), None]);
+    assert_eq!(number(&server, "refreshCalls"), 0.0);
+}
+
+#[wasm_bindgen_test]
+async fn a_callers_abort_during_a_shared_refresh_rejects_that_caller_only() {
+    let server = fake_server();
+    set(&server, "refreshDelayMs", 150);
+    let client = client(&server, &[]);
+    with_tokens(&client, "stale-access-token", Some("opaque-refresh-1"));
+    let controller = web_sys::AbortController::new().unwrap_or_else(|_| panic!("AbortController"));
+    let aborted_call = client.fetch("/api/data".into(), init(&[("signal", controller.signal().into())]));
+    let patient_call = client.fetch("/api/data".into(), JsValue::UNDEFINED);
+    let abort_soon = js_sys::Function::new_with_args("c", "return new Promise((r) => setTimeout(() => { c.abort(); r(); }, 40))");
+    let _ = settle(Promise::from(abort_soon.call1(&JsValue::NULL, &controller.clone().into()).unwrap_or(JsValue::UNDEFINED))).await;
+    let error = settle(aborted_call).await.err().unwrap_or(JsValue::NULL);
+    assert_eq!(text(&error_info(&error), "name").as_deref(), Some("AbortError"));
+    assert_eq!(status_of(patient_call).await, 200, "the refresh went on for the other caller");
+    assert_eq!(number(&server, "refreshCalls"), 1.0);
+}
+
+#[wasm_bindgen_test]
+async fn a_token_with_a_line_break_is_not_sent_and_the_diagnostic_says_why() {
+    let server = fake_server();
+    let events = recorder();
+    let storage = local_storage();
+    let _ = storage.set_item("crlf_access", "abc\r\nX-Injected: 1");
+    let client = client(&server, &[("storage", "local".into()), ("accessTokenKey", "crlf_access".into()), ("onDiagnostic", events.clone())]);
+    status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await;
+    assert_eq!(seen_auth(&server), vec![None]);
+    let codes: Vec<String> = recorded(&events).iter().filter_map(|event| text(event, "code")).collect();
+    assert_eq!(codes.first().map(String::as_str), Some("token_not_sendable"), "{codes:?}");
+    let _ = storage.remove_item("crlf_access");
+}
+
+#[wasm_bindgen_test]
+async fn odd_stored_values_are_cleaned_or_recognised_as_missing() {
+    let server = fake_server();
+    let storage = local_storage();
+    let events = recorder();
+    let client = client(&server, &[("storage", "local".into()), ("accessTokenKey", "odd_access".into()), ("onDiagnostic", events.clone())]);
+    for (stored, expected) in [("\"opaque-access-1\"", Some("Bearer opaque-access-1")), ("  opaque-access-1\n", Some("Bearer opaque-access-1")), ("undefined", None), ("null", None)] {
+        let _ = storage.set_item("odd_access", stored);
+        status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await;
+        assert_eq!(seen_auth(&server).last().cloned().flatten().as_deref(), expected, "{stored:?}");
+    }
+    let messages: Vec<String> = recorded(&events).iter().filter_map(|event| text(event, "message")).collect();
+    assert!(messages.iter().any(|m| m.contains("stored JSON-encoded")), "{messages:?}");
+    assert!(messages.iter().any(|m| m.contains("holds the text \"undefined\"")), "{messages:?}");
+    let _ = storage.remove_item("odd_access");
 }

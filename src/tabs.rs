@@ -1,0 +1,206 @@
+//! One refresh across the tabs of an origin that share `localStorage`.
+//!
+//! With rotating refresh tokens and reuse detection (RFC 9700 §4.14.2), two tabs that present the same
+//! refresh token log the user out: the second presentation revokes the whole token family (oidc-client-ts
+//! #430, auth0-spa-js #553). So:
+//!
+//! - a refresh runs under a Web Lock (`navigator.locks`, named after the storage keys), held while the
+//!   endpoint is called and the new tokens are stored; the lock request gives up after a timeout, and
+//!   where Web Locks do not exist (insecure contexts, old browsers) the refresh is shared within the tab only;
+//! - once the lock is held, the refresh token is read again: if another tab rotated it meanwhile, its tokens
+//!   are adopted and no request is sent;
+//! - `localStorage` reaches other tabs asynchronously (in Chromium a tab can get the lock and still read the
+//!   old value for a moment), so the tab that refreshed also publishes the new tokens on a
+//!   `BroadcastChannel` before it releases the lock, and a tab that waited for the lock waits briefly for that
+//!   message when storage still shows the old token;
+//! - `clearTokens()` publishes too, so a logout in one tab stops every tab from sending the old token at once.
+//!
+//! The published tokens form an *overlay*: for a few seconds it wins over what this tab reads from
+//! storage, until storage has caught up. A `BroadcastChannel` is same-origin only, like `localStorage`.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{Function, Object, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::platform::{global_property, now_ms};
+use crate::report::set;
+
+/// How long published tokens win over what storage says, in milliseconds.
+const OVERLAY_LIFETIME_MS: f64 = 3_000.0;
+
+/// Tokens another tab (or this one) published: `None` means cleared.
+#[derive(Clone, PartialEq)]
+pub struct Overlay {
+    /// The access token now in force.
+    pub access: Option<String>,
+    /// The refresh token now in force.
+    pub refresh: Option<String>,
+    received_ms: f64,
+}
+
+impl std::fmt::Debug for Overlay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Overlay { tokens redacted }")
+    }
+}
+
+/// A client's link to the other tabs.
+#[derive(Default)]
+pub struct Tabs {
+    channel: RefCell<Option<Channel>>,
+    overlay: Rc<RefCell<Option<Overlay>>>,
+}
+
+struct Channel {
+    name: String,
+    port: web_sys::BroadcastChannel,
+    _listener: Closure<dyn FnMut(web_sys::MessageEvent)>,
+}
+
+impl std::fmt::Debug for Tabs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = self.channel.borrow().as_ref().map(|channel| channel.name.clone());
+        f.debug_struct("Tabs").field("channel", &name).finish()
+    }
+}
+
+impl Drop for Tabs {
+    fn drop(&mut self) {
+        if let Some(channel) = self.channel.borrow_mut().take() {
+            channel.port.close();
+        }
+    }
+}
+
+/// The channel and lock name for a pair of storage keys.
+pub fn sync_name(access_key: &str, refresh_key: &str) -> String {
+    let mut name = String::from("authfetch:");
+    name.push_str(access_key);
+    name.push('|');
+    name.push_str(refresh_key);
+    name
+}
+
+impl Tabs {
+    /// Opens (or reopens, when the keys changed) the channel called `name`. Does nothing where
+    /// `BroadcastChannel` does not exist.
+    pub fn connect(&self, name: &str) {
+        if self.channel.borrow().as_ref().is_some_and(|channel| channel.name == name) {
+            return;
+        }
+        if let Some(old) = self.channel.borrow_mut().take() {
+            old.port.close();
+        }
+        *self.overlay.borrow_mut() = None;
+        if !global_property("BroadcastChannel").is_function() {
+            return;
+        }
+        let Ok(port) = web_sys::BroadcastChannel::new(name) else { return };
+        let overlay = Rc::clone(&self.overlay);
+        let listener = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
+            let data = event.data();
+            let text = |key: &str| Reflect::get(&data, &JsValue::from_str(key)).ok().and_then(|value| value.as_string());
+            if text("kind").as_deref() == Some("tokens") {
+                *overlay.borrow_mut() = Some(Overlay { access: text("access"), refresh: text("refresh"), received_ms: now_ms() });
+            }
+        });
+        port.set_onmessage(Some(listener.as_ref().unchecked_ref()));
+        *self.channel.borrow_mut() = Some(Channel { name: name.to_owned(), port, _listener: listener });
+    }
+
+    /// Tells the other tabs which tokens are now in force (`None`: cleared).
+    pub fn publish(&self, access: Option<&str>, refresh: Option<&str>) {
+        // This tab's own write is in its storage already; an overlay from before is out of date.
+        *self.overlay.borrow_mut() = None;
+        let channel = self.channel.borrow();
+        let Some(channel) = channel.as_ref() else { return };
+        let message = Object::new();
+        set(&message, "kind", &JsValue::from_str("tokens"));
+        if let Some(access) = access {
+            set(&message, "access", &JsValue::from_str(access));
+        }
+        if let Some(refresh) = refresh {
+            set(&message, "refresh", &JsValue::from_str(refresh));
+        }
+        // A closed or detached channel only means no other tab listens.
+        let _ = channel.port.post_message(&message);
+    }
+
+    /// The tokens published by another tab in the last few seconds, if any.
+    pub fn overlay(&self) -> Option<Overlay> {
+        let mut slot = self.overlay.borrow_mut();
+        if slot.as_ref().is_some_and(|overlay| now_ms() - overlay.received_ms > OVERLAY_LIFETIME_MS) {
+            *slot = None;
+        }
+        slot.clone()
+    }
+
+    /// Forgets published tokens (this tab stored tokens itself).
+    pub fn forget(&self) {
+        *self.overlay.borrow_mut() = None;
+    }
+}
+
+/// How a locked section went.
+pub enum Locked {
+    /// The body ran under the lock; its promise resolved to this value.
+    Ran(JsValue),
+    /// Web Locks are not available here (insecure context, old browser, worker without them).
+    Unavailable,
+    /// The lock could not be had within the timeout (another tab held it too long).
+    TimedOut,
+    /// The body's promise rejected.
+    Failed(JsValue),
+}
+
+/// Runs `body` while holding the Web Lock `name`, waiting at most `timeout_ms` for it.
+pub async fn with_lock(name: &str, timeout_ms: u32, body: impl FnOnce() -> Promise + 'static) -> Locked {
+    let locks = Reflect::get(&global_property("navigator"), &JsValue::from_str("locks")).unwrap_or(JsValue::UNDEFINED);
+    let Ok(request) = Reflect::get(&locks, &JsValue::from_str("request")).and_then(|request| request.dyn_into::<Function>()) else {
+        return Locked::Unavailable;
+    };
+    let controller = web_sys::AbortController::new().ok();
+    let options = Object::new();
+    if let Some(controller) = &controller {
+        set(&options, "signal", &controller.signal());
+    }
+    let mut body = Some(body);
+    let callback = Closure::once_into_js(move |_lock: JsValue| -> JsValue { body.take().map_or(JsValue::UNDEFINED, |body| body().into()) });
+    let timer = crate::platform::after(timeout_ms, move || {
+        if let Some(controller) = controller {
+            controller.abort();
+        }
+    });
+    let requested = match request.call3(&locks, &JsValue::from_str(name), &options, &callback) {
+        Ok(promise) => Promise::resolve(&promise),
+        Err(_) => return Locked::Unavailable,
+    };
+    // The deadline only aborts the *wait* for the lock: once granted, the body runs to completion.
+    let result = JsFuture::from(requested).await;
+    timer.cancel();
+    match result {
+        Ok(value) => Locked::Ran(value),
+        Err(error) => {
+            let name = Reflect::get(&error, &JsValue::from_str("name")).ok().and_then(|value| value.as_string());
+            if name.as_deref() == Some("AbortError") {
+                Locked::TimedOut
+            } else {
+                Locked::Failed(error)
+            }
+        }
+    }
+}
+
+/// Resolves after `milliseconds`.
+pub async fn sleep(milliseconds: u32) {
+    let promise = Promise::new(&mut |resolve, _reject| {
+        let _ = crate::platform::after(milliseconds, move || {
+            let _ = resolve.call0(&JsValue::UNDEFINED);
+        });
+    });
+    let _ = JsFuture::from(promise).await;
+}
