@@ -632,4 +632,33 @@ mod tests {
         push_local(&mut out, NOW, -330);
         assert_eq!(out, "2025-12-04 10:35:03 (UTC-05:30)");
     }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn any_challenge_status_and_clock_classify_without_panicking(
+                challenge in proptest::option::of(".{0,200}"),
+                status in prop_oneof![Just(400u16), Just(401u16), Just(403u16)],
+                exp in proptest::option::of(-1e10f64..1e10),
+                date in proptest::option::of(-1e10f64..1e10),
+                after_refresh in any::<bool>(),
+                cross in any::<bool>(),
+            ) {
+                let request = request();
+                let token = SentToken { fingerprint: "1 chars #00000000".into(), claims: exp.map(|exp| Claims { exp: Some(exp), ..Claims::default() }) };
+                let mut f = facts(&request, status, Some(&token), challenge.as_deref());
+                f.server_date = date;
+                f.after_refresh = after_refresh;
+                f.cross_origin = cross;
+                if let Some(diagnostic) = classify_response(&f) {
+                    prop_assert!(!diagnostic.message.is_empty());
+                    prop_assert!(!diagnostic.hint.is_empty());
+                }
+            }
+        }
+    }
 }

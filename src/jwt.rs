@@ -172,4 +172,30 @@ pub(crate) mod tests {
         assert_eq!(decode_base64url("ab$c"), None);
         assert_eq!(decode_base64url("a"), None);
     }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    mod properties {
+        use super::super::{decode_base64url, Claims};
+        use super::jwt_with_payload;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn any_token_text_is_read_without_panicking(token in ".{0,300}") {
+                let _ = Claims::from_token(&token);
+                let _ = decode_base64url(&token);
+            }
+
+            #[test]
+            fn any_payload_inside_a_jwt_shape_is_read_without_panicking(payload in ".{0,200}") {
+                let _ = Claims::from_token(&jwt_with_payload(&payload));
+            }
+
+            #[test]
+            fn numeric_exp_claims_round_trip(exp in 0u32..4_000_000_000u32) {
+                let token = jwt_with_payload(&format!("{{\"exp\":{exp}}}"));
+                prop_assert_eq!(Claims::from_token(&token).and_then(|claims| claims.exp), Some(f64::from(exp)));
+            }
+        }
+    }
 }

@@ -139,4 +139,27 @@ mod tests {
         // "https://app.example.com@evil.io" is evil.io with user "app.example.com".
         assert!(parse_origin("https://app.example.com@evil.io/", true).is_err());
     }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    mod properties {
+        use super::super::parse_origin;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn any_text_is_parsed_or_refused_without_panicking(text in ".{0,200}", allow_path in any::<bool>()) {
+                let _ = parse_origin(&text, allow_path);
+            }
+
+            #[test]
+            fn a_parsed_origin_parses_to_itself(host in "[a-z][a-z0-9-]{0,20}(\\.[a-z]{2,6}){0,2}", port in proptest::option::of(1u16..), https in any::<bool>(), path in "(/[a-z]{0,5}){0,3}") {
+                let scheme = if https { "https" } else { "http" };
+                let url = match port { Some(port) => format!("{scheme}://{host}:{port}{path}"), None => format!("{scheme}://{host}{path}") };
+                let origin = parse_origin(&url, true);
+                prop_assert!(origin.is_ok(), "{} refused", url);
+                let origin = origin.unwrap_or_default();
+                prop_assert_eq!(parse_origin(&origin, false), Ok(origin.clone()));
+            }
+        }
+    }
 }

@@ -355,4 +355,36 @@ mod tests {
         assert_eq!(after_unauthorized(Some("t"), Some("t"), false, false), AfterUnauthorized::GiveUp(GiveUpReason::NoRefreshToken));
         assert_eq!(after_unauthorized(Some("t"), Some("u"), true, true), AfterUnauthorized::GiveUp(GiveUpReason::AlreadyRetried));
     }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn any_reply_is_read_without_panicking_and_tokens_are_always_header_safe(status in 100u16..600, body in ".{0,300}") {
+                for format in [RefreshFormat::Json, RefreshFormat::OAuth2] {
+                    if let Ok(tokens) = read_refresh_reply(format, status, &body) {
+                        prop_assert!((200..300).contains(&status));
+                        prop_assert!(is_header_safe(&tokens.access_token));
+                        prop_assert!(tokens.refresh_token.as_deref().map_or(true, is_header_safe));
+                    }
+                }
+            }
+
+            #[test]
+            fn json_shaped_replies_never_panic(body in "\\{(\"(accessToken|refreshToken|expiresIn|access_token)\":(\"[ -~]{0,12}\"|-?[0-9]{1,4}|null|true|\\[\\]),?){0,4}\\}") {
+                let _ = read_refresh_reply(RefreshFormat::Json, 200, &body);
+                let _ = read_refresh_reply(RefreshFormat::OAuth2, 200, &body);
+            }
+
+            #[test]
+            fn refresh_bodies_round_trip_any_refresh_token(token in "[ -~]{1,80}") {
+                let (_, body) = refresh_request_body(RefreshFormat::Json, &token, None);
+                let parsed = Json::parse(&body);
+                prop_assert_eq!(parsed.as_ref().and_then(|json| json.get("refreshToken")).and_then(Json::as_str), Some(token.as_str()));
+            }
+        }
+    }
 }

@@ -91,4 +91,22 @@ mod tests {
             assert!(!is_header_safe(bad), "{bad:?}");
         }
     }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    mod properties {
+        use super::super::{is_header_safe, StoredValue};
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn any_stored_text_is_cleaned_without_panicking_and_never_grows(raw in ".{0,200}") {
+                let value = StoredValue::from_raw(Some(&raw));
+                if let Some(token) = value.token() {
+                    prop_assert!(token.len() <= raw.len());
+                    prop_assert!(!token.is_empty());
+                }
+                let _ = is_header_safe(&raw);
+            }
+        }
+    }
 }
