@@ -878,3 +878,103 @@ async fn odd_stored_values_are_cleaned_or_recognised_as_missing() {
     assert!(messages.iter().any(|m| m.contains("holds the text \"undefined\"")), "{messages:?}");
     let _ = storage.remove_item("odd_access");
 }
+
+#[wasm_bindgen(inline_js = r#"
+export function blockLocalStorage() {
+  const descriptor = Object.getOwnPropertyDescriptor(window, 'localStorage') || Object.getOwnPropertyDescriptor(Window.prototype, 'localStorage');
+  Object.defineProperty(window, 'localStorage', { configurable: true, get() { throw new DOMException('The operation is insecure.', 'SecurityError'); } });
+  return () => { delete window.localStorage; if (descriptor && !Object.getOwnPropertyDescriptor(window, 'localStorage')) Object.defineProperty(window, 'localStorage', descriptor); };
+}
+export function fillQuota() {
+  const original = Storage.prototype.setItem;
+  Storage.prototype.setItem = function () { throw new DOMException('quota exceeded', 'QuotaExceededError'); };
+  return () => { Storage.prototype.setItem = original; };
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = blockLocalStorage)]
+    fn block_local_storage() -> js_sys::Function;
+    #[wasm_bindgen(js_name = fillQuota)]
+    fn fill_quota() -> js_sys::Function;
+}
+
+#[wasm_bindgen_test]
+async fn blocked_local_storage_falls_back_to_memory_with_one_warning_and_everything_else_works() {
+    let server = fake_server();
+    let restore = block_local_storage();
+    let capture = capture_console();
+    let client = client(&server, &[("storage", "local".into())]);
+    with_tokens(&client, "opaque-access-1", Some("opaque-refresh-1"));
+    let first = status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await;
+    expire_all(&server);
+    let second = status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await;
+    let lines = stop_capture(&capture);
+    let _ = restore.call0(&JsValue::NULL);
+    assert_eq!((first, second), (200, 200), "header sent, then refreshed and retried, all from memory");
+    assert_eq!(number(&server, "refreshCalls"), 1.0);
+    let warnings: Vec<&String> = lines.iter().filter(|line| line.contains("localStorage cannot be used (SecurityError")).collect();
+    assert_eq!(warnings.len(), 1, "{lines:?}");
+    assert_eq!(text(&client.state(), "storage").as_deref(), Some("memory storage (fallback)"));
+}
+
+#[wasm_bindgen_test]
+async fn a_full_storage_quota_keeps_the_refreshed_tokens_in_memory_instead_of_losing_them() {
+    let server = fake_server();
+    let storage = local_storage();
+    let _ = storage.set_item("quota_access", "stale-access-token");
+    let _ = storage.set_item("quota_refresh", "opaque-refresh-1");
+    let client = client(&server, &[("storage", "local".into()), ("accessTokenKey", "quota_access".into()), ("refreshTokenKey", "quota_refresh".into()), ("logLevel", "silent".into())]);
+    let restore = fill_quota();
+    let first = status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await;
+    let second = status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await;
+    let _ = restore.call0(&JsValue::NULL);
+    assert_eq!((first, second), (200, 200));
+    assert_eq!(number(&server, "refreshCalls"), 1.0, "the rotated tokens were kept (in memory), so no second refresh");
+    assert_eq!(seen_auth(&server).last().cloned().flatten().as_deref(), Some("Bearer opaque-access-2"));
+    let _ = storage.remove_item("quota_access");
+    let _ = storage.remove_item("quota_refresh");
+}
+
+#[wasm_bindgen_test]
+async fn fifty_concurrent_calls_with_an_expired_token_make_one_refresh_and_no_401() {
+    let server = fake_server();
+    let expired = jwt(-60);
+    set(&server, "validTokens", js_sys::Set::new(&Array::of1(&expired.clone().into())));
+    let client = client(&server, &[]);
+    with_tokens(&client, &expired, Some("opaque-refresh-1"));
+    let calls = Array::new();
+    for _ in 0..50 {
+        calls.push(&client.fetch("/api/data".into(), JsValue::UNDEFINED));
+    }
+    let results = settle(call_all(&calls)).await.unwrap_or(JsValue::UNDEFINED);
+    let statuses: Vec<u16> = Array::from(&results).iter().map(|result| number(&get(&result, "value"), "status") as u16).collect();
+    assert_eq!(statuses, vec![200; 50]);
+    assert_eq!(number(&server, "refreshCalls"), 1.0);
+    assert!(seen_auth(&server).iter().all(|auth| auth.as_deref() == Some("Bearer opaque-access-2")), "no request went out with the expired token");
+}
+
+#[wasm_bindgen_test]
+async fn a_refresh_that_finishes_after_a_logout_never_brings_the_session_back() {
+    let server = fake_server();
+    set(&server, "refreshDelayMs", 80);
+    let client = client(&server, &[]);
+    with_tokens(&client, "stale-access-token", Some("opaque-refresh-1"));
+    let pending = client.fetch("/api/data".into(), JsValue::UNDEFINED);
+    let later = js_sys::Function::new_with_args("", "return new Promise((r) => setTimeout(r, 30))");
+    let _ = settle(Promise::from(later.call0(&JsValue::NULL).unwrap_or(JsValue::UNDEFINED))).await;
+    client.clear_tokens();
+    assert_eq!(status_of(pending).await, 401, "the original 401 is returned");
+    let state = client.state();
+    assert_eq!((get(&state, "hasAccessToken"), get(&state, "hasRefreshToken")), (JsValue::FALSE, JsValue::FALSE));
+}
+
+#[wasm_bindgen_test]
+async fn the_refresh_endpoints_own_401_never_recurses() {
+    let server = fake_server();
+    set(&server, "respond", js_sys::Function::new_with_args("req, url", "if (url.pathname === '/api/refresh-token') return new Response('', { status: 401 })"));
+    let client = client(&server, &[]);
+    with_tokens(&client, "stale-access-token", Some("opaque-refresh-1"));
+    assert_eq!(status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await, 401);
+    assert_eq!(number(&server, "refreshCalls"), 1.0, "exactly one refresh attempt");
+    assert_eq!(seen(&server).len(), 1, "no retry");
+}
