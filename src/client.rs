@@ -142,7 +142,46 @@ impl Counter {
 impl Client {
     /// A client with `config`.
     pub fn new(config: Config) -> Rc<Client> {
-        Rc::new(Client { config: RefCell::new(Rc::new(config)), ..Client::default() })
+        let client = Rc::new(Client { config: RefCell::new(Rc::new(config)), ..Client::default() });
+        client.watch_visibility();
+        client
+    }
+
+    /// After a laptop sleeps, timers fire late or not at all (auth0-spa-js #343); authfetch relies on none.
+    /// Every request checks expiry before it is sent, and when the page becomes visible again the stored
+    /// JWT is checked at once: if it expired (or expires within the leeway) it is refreshed in the
+    /// background, so the first request after waking does not wait or waste a 401.
+    fn watch_visibility(self: &Rc<Self>) {
+        let document = crate::platform::global_property("document");
+        if !document.is_object() {
+            return;
+        }
+        let weak = Rc::downgrade(self);
+        let watched = document.clone();
+        let listener = Closure::<dyn FnMut()>::new(move || {
+            let visible = Reflect::get(&watched, &JsValue::from_str("visibilityState")).ok().and_then(|state| state.as_string());
+            if visible.as_deref() != Some("visible") {
+                return;
+            }
+            if let Some(client) = weak.upgrade() {
+                client.refresh_if_expiring();
+            }
+        });
+        let target: &web_sys::EventTarget = document.unchecked_ref();
+        let _ = target.add_event_listener_with_callback("visibilitychange", listener.as_ref().unchecked_ref());
+        // The listener lives as long as the page; it holds the client weakly.
+        listener.forget();
+    }
+
+    /// Starts a shared background refresh when the stored JWT expires within the leeway.
+    fn refresh_if_expiring(self: &Rc<Self>) {
+        let cfg = self.config();
+        let claims = self.access_token(&cfg).token().and_then(Claims::from_token);
+        let has_refresh = self.refresh_token(&cfg).is_some();
+        if refresh::before_send(claims.as_ref(), now_ms() / 1000.0, cfg.settings.refresh_leeway, has_refresh) == BeforeSend::RefreshFirst {
+            let line = RequestLine { method: "POST".into(), url: cfg.settings.refresh_url.clone() };
+            let _ = self.refresh_promise(&cfg, Trigger::Expiring, &line);
+        }
     }
 
     /// Replaces the configuration; tokens kept in memory stay.

@@ -978,3 +978,16 @@ async fn the_refresh_endpoints_own_401_never_recurses() {
     assert_eq!(number(&server, "refreshCalls"), 1.0, "exactly one refresh attempt");
     assert_eq!(seen(&server).len(), 1, "no retry");
 }
+
+#[wasm_bindgen_test]
+async fn when_the_page_becomes_visible_again_an_expired_token_is_refreshed_without_waiting_for_a_request() {
+    let server = fake_server();
+    let client = client(&server, &[]);
+    with_tokens(&client, &jwt(-30), Some("opaque-refresh-1")); // expired while the laptop slept
+    let wake = js_sys::Function::new_with_args("", "document.dispatchEvent(new Event('visibilitychange')); return new Promise((r) => setTimeout(r, 50))");
+    let _ = settle(Promise::from(wake.call0(&JsValue::NULL).unwrap_or(JsValue::UNDEFINED))).await;
+    assert_eq!(number(&server, "refreshCalls"), 1.0, "refreshed on becoming visible");
+    assert!(seen(&server).is_empty(), "no request was needed to notice");
+    assert_eq!(status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await, 200);
+    assert_eq!(seen_auth(&server), vec![Some("Bearer opaque-access-2".to_string())]);
+}
