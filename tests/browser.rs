@@ -991,3 +991,29 @@ async fn when_the_page_becomes_visible_again_an_expired_token_is_refreshed_witho
     assert_eq!(status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await, 200);
     assert_eq!(seen_auth(&server), vec![Some("Bearer opaque-access-2".to_string())]);
 }
+
+#[wasm_bindgen_test]
+async fn an_invalid_grant_right_after_another_tab_rotated_adopts_the_newer_tokens_instead_of_logging_out() {
+    let server = fake_server();
+    let storage = local_storage();
+    let _ = storage.set_item("race_access", "stale-access-token");
+    let _ = storage.set_item("race_refresh", "opaque-refresh-1");
+    // While this tab's refresh is in flight, another tab rotates first: storage gets its tokens, and the
+    // server (reuse detection) refuses this tab's now-used refresh token.
+    let rotate_elsewhere = "if (url.pathname === '/api/refresh-token') { s.validTokens.add('other-tab-access'); \
+        localStorage.setItem('race_access', 'other-tab-access'); localStorage.setItem('race_refresh', 'other-tab-refresh'); \
+        return new Response('{\"error\":\"invalid_grant\"}', { status: 400 }); }";
+    set(&server, "respond", js_sys::Function::new_with_args("req, url", &(String::from("const s = this;") + rotate_elsewhere)).bind(&server));
+    let failures = recorder();
+    let client = client(&server, &[
+        ("storage", "local".into()),
+        ("accessTokenKey", "race_access".into()),
+        ("refreshTokenKey", "race_refresh".into()),
+        ("onAuthFailure", failures.clone()),
+    ]);
+    assert_eq!(status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await, 200, "retried with the other tab's token");
+    assert!(recorded(&failures).is_empty(), "no logout");
+    assert_eq!(storage.get_item("race_refresh").ok().flatten().as_deref(), Some("other-tab-refresh"), "the newer tokens were kept");
+    assert_eq!(seen_auth(&server).last().cloned().flatten().as_deref(), Some("Bearer other-tab-access"));
+    client.clear_tokens();
+}
