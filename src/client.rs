@@ -5,23 +5,24 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Array, Function, Object, Promise, Reflect};
+use js_sys::{Array, Object, Promise, Reflect};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
-use web_sys::{Headers, Request, Response};
+use web_sys::Response;
 
 use crate::config::StorageKind;
 use crate::tabs::{sync_name, with_lock, sleep, Locked, Tabs};
 use crate::classify::{classify_network_error, classify_response, NotSent, ResponseFacts, SentToken};
 use crate::diagnose::{Diagnostic, Level, RequestLine, TokenEvidence};
-use crate::error::{Error, ErrorCode};
+use crate::error::Error;
 use crate::jwt::Claims;
 use crate::options::Config;
-use crate::platform::{global_fetch, location, now_ms};
+use crate::platform::{location, now_ms};
 use crate::redact::{fingerprint, scrub};
 use crate::refresh::{self, AfterUnauthorized, BeforeSend, GiveUpReason, RefreshFailure, TokenSet};
 use crate::report::{call_hook, console_group, emit, enabled, set};
+use crate::request::{fetch_function, Outgoing};
 use crate::storage::{describe_exception, TokenStore};
 use crate::token::{is_header_safe, StoredValue};
 
@@ -62,33 +63,10 @@ pub struct Client {
     last_diagnostic: RefCell<Option<Diagnostic>>,
     /// The link to other tabs sharing localStorage.
     tabs: Tabs,
-}
-
-/// The request as the caller gave it, kept so that it can be sent again unchanged.
-struct Outgoing {
-    /// The URL text or the `Request` object.
-    input: Input,
-    /// A copy of the caller's `init`, without `skipAuth`; `headers` is set per attempt.
-    init: Object,
-    /// The caller's headers (from `init.headers`, or the `Request`'s).
-    headers: Headers,
-    /// Method and absolute URL, for diagnostics.
-    line: RequestLine,
-    /// The URL's origin, when it could be resolved.
-    origin: Option<String>,
-    /// Why no token is added at all (skipAuth, or the caller set the header itself).
-    skip: Option<&'static str>,
-    /// Whether the URL's origin differs from the page's (CORS applies).
-    cross_origin: bool,
-    /// Whether the body can be sent twice (not a stream).
-    replayable: bool,
-    /// The caller's `AbortSignal`: aborting it while waiting for a shared refresh rejects this call only.
-    signal: Option<web_sys::AbortSignal>,
-}
-
-enum Input {
-    Url(String),
-    Request(Request),
+    /// The origin of the page or worker (it never changes for a document).
+    page_origin: Option<String>,
+    /// The last access token whose claims were read, and its claims (a JWT is decoded once, not per call).
+    claims_cache: RefCell<Option<(String, Option<Claims>)>>,
 }
 
 /// What the token decision came to for one attempt.
@@ -142,7 +120,8 @@ impl Counter {
 impl Client {
     /// A client with `config`.
     pub fn new(config: Config) -> Rc<Client> {
-        let client = Rc::new(Client { config: RefCell::new(Rc::new(config)), ..Client::default() });
+        let page_origin = location().map(|(_, origin)| origin).filter(|origin| origin != "null");
+        let client = Rc::new(Client { config: RefCell::new(Rc::new(config)), page_origin, ..Client::default() });
         client.watch_visibility();
         client
     }
@@ -197,7 +176,7 @@ impl Client {
     fn stored(&self, cfg: &Config, key: &str) -> StoredValue {
         if self.shares_across_tabs(cfg) {
             let settings = &cfg.settings;
-            self.tabs.connect(&sync_name(&settings.access_token_key, &settings.refresh_token_key));
+            self.tabs.connect(&settings.access_token_key, &settings.refresh_token_key);
             if let Some(overlay) = self.tabs.overlay() {
                 let published = if key == settings.access_token_key { overlay.access } else { overlay.refresh };
                 return StoredValue::from_raw(published.as_deref());
@@ -325,7 +304,7 @@ impl Client {
     pub async fn fetch(self: Rc<Self>, input: JsValue, init: JsValue) -> Result<Response, Error> {
         let cfg = self.config();
         let started = now_ms();
-        let mut out = Outgoing::prepare(&cfg, &input, &init)?;
+        let mut out = Outgoing::prepare(&cfg, &input, &init, self.page_origin.as_deref())?;
         let mut trace = enabled(cfg.settings.log_level, Level::Debug).then(Vec::new);
         let result = self.run(&cfg, &mut out, trace.as_mut()).await;
         if let Some(mut lines) = trace {
@@ -352,8 +331,6 @@ impl Client {
 
     async fn run(self: &Rc<Self>, cfg: &Rc<Config>, out: &mut Outgoing, mut trace: Option<&mut Vec<String>>) -> Result<Response, Error> {
         self.counts.bump(|counts| &mut counts.requests);
-        let secrets = self.secrets(cfg);
-        out.line.url = scrub(&out.line.url, &secrets.iter().map(String::as_str).collect::<Vec<_>>());
         if let Some(why) = out.skip {
             note(&mut trace, String::from("header: not added: ") + why);
             let response = self.send_observed(cfg, out, None, &mut trace, "status").await?;
@@ -433,7 +410,7 @@ impl Client {
     /// Sends one attempt, notes its status in the trace and counts 401s; a network error that carried the
     /// token to another origin is explained as the CORS failure it almost always is.
     async fn send_observed(&self, cfg: &Config, out: &Outgoing, token: Option<&str>, trace: &mut Option<&mut Vec<String>>, label: &str) -> Result<Response, Error> {
-        match send(cfg, out, token).await {
+        match out.send(cfg, token).await {
             Ok(response) => {
                 note(trace, status_line(label, response.status()));
                 if response.status() == 401 {
@@ -528,7 +505,7 @@ impl Client {
                 Credential::Nothing(NotSentReason::NoToken(Some(text)))
             }
             StoredValue::Token(token, cleaned) => {
-                let claims = Claims::from_token(&token);
+                let claims = self.claims_of(&token);
                 if !is_header_safe(&token) {
                     self.report(cfg, &Diagnostic::token_not_sendable(&out.line, TokenEvidence::of(&token, claims.as_ref())));
                     note(trace, "header: not added: the token has characters a header cannot carry".into());
@@ -558,11 +535,32 @@ impl Client {
         }
     }
 
+    /// Delivers a diagnostic, first scrubbing any stored token that a URL or a server text echoed.
     fn report(&self, cfg: &Config, diagnostic: &Diagnostic) {
-        emit(cfg.settings.log_level, cfg.on_diagnostic.as_ref(), diagnostic);
-        if diagnostic.level >= Level::Info {
-            *self.last_diagnostic.borrow_mut() = Some(diagnostic.clone());
+        let secrets = self.secrets(cfg);
+        let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+        let mut diagnostic = diagnostic.clone();
+        diagnostic.message = scrub(&diagnostic.message, &secrets);
+        diagnostic.request.url = scrub(&diagnostic.request.url, &secrets);
+        for line in &mut diagnostic.evidence {
+            *line = scrub(line, &secrets);
         }
+        emit(cfg.settings.log_level, cfg.on_diagnostic.as_ref(), &diagnostic);
+        if diagnostic.level >= Level::Info {
+            *self.last_diagnostic.borrow_mut() = Some(diagnostic);
+        }
+    }
+
+    /// The claims of `token`, decoded once per distinct token.
+    fn claims_of(&self, token: &str) -> Option<Claims> {
+        if let Some((cached, claims)) = self.claims_cache.borrow().as_ref() {
+            if cached == token {
+                return claims.clone();
+            }
+        }
+        let claims = Claims::from_token(token);
+        *self.claims_cache.borrow_mut() = Some((token.to_owned(), claims.clone()));
+        claims
     }
 
     fn auth_failure(&self, cfg: &Config, reason: &str, message: &str, status: Option<u16>) {
@@ -657,7 +655,13 @@ impl Client {
     /// longer stored), adopts its tokens (`Some(true)`), or its logout (`Some(false)`). A tab that waited
     /// for the lock also waits briefly for the other tab's message, since storage can lag behind it.
     async fn adopt_if_rotated(&self, cfg: &Config, line: &RequestLine, expected: &str, waited: bool) -> Option<bool> {
-        let patience_ms = if waited { ADOPT_PATIENCE_MS } else { ADOPT_MIN_PATIENCE_MS };
+        let patience_ms = if waited {
+            ADOPT_PATIENCE_MS
+        } else if self.tabs.has_peers() {
+            ADOPT_MIN_PATIENCE_MS
+        } else {
+            0.0 // no other tab has ever answered: nobody to wait for
+        };
         let started = now_ms();
         loop {
             let current = self.refresh_token(cfg);
@@ -755,7 +759,7 @@ impl Client {
 const LOCK_GRACE_MS: u32 = 2_000;
 /// How long a tab that waited for the lock waits for the other tab's tokens to show.
 const ADOPT_PATIENCE_MS: f64 = 300.0;
-/// How long any tab looks for tokens published by another tab before refreshing itself.
+/// How long a tab with live peers looks for tokens they published before refreshing itself.
 const ADOPT_MIN_PATIENCE_MS: f64 = 30.0;
 /// Poll interval while waiting for them.
 const ADOPT_POLL_MS: u32 = 15;
@@ -813,39 +817,6 @@ fn read_challenge(response: &Response, secrets: &[String]) -> Option<String> {
     Some(scrub(&value, &secrets.iter().map(String::as_str).collect::<Vec<_>>()))
 }
 
-/// The fetch function to use: the configured one, or the global one.
-fn fetch_function(cfg: &Config) -> Result<Function, Error> {
-    cfg.fetch.clone().or_else(global_fetch).ok_or_else(|| {
-        Error::new(ErrorCode::Unsupported, "no fetch function: this environment has no global fetch; pass one as the `fetch` option")
-    })
-}
-
-/// Calls `fetch(input, init)` and awaits it; a rejection is passed through unchanged.
-async fn call_fetch(cfg: &Config, input: &JsValue, init: &JsValue) -> Result<JsValue, Error> {
-    let fetch = fetch_function(cfg)?;
-    let promise = fetch.call2(&js_sys::global(), input, init).map_err(Error::thrown)?;
-    JsFuture::from(Promise::resolve(&promise)).await.map_err(Error::thrown)
-}
-
-/// Sends one attempt of `out`, with `token` in the configured header when given.
-async fn send(cfg: &Config, out: &Outgoing, token: Option<&str>) -> Result<Response, Error> {
-    let headers = Headers::new_with_headers(&out.headers).map_err(Error::thrown)?;
-    if let Some(token) = token {
-        let settings = &cfg.settings;
-        let value = if settings.scheme.is_empty() { token.to_owned() } else { settings.scheme.clone() + " " + token };
-        headers.set(&settings.header_name, &value).map_err(Error::thrown)?;
-    }
-    let init = Object::assign(&Object::new(), &out.init);
-    set(&init, "headers", &headers);
-    let input: JsValue = match &out.input {
-        Input::Url(url) => JsValue::from_str(url),
-        // Each attempt sends a clone, so the original keeps its body for the retry.
-        Input::Request(request) => request.clone().map_err(Error::thrown)?.into(),
-    };
-    let response = call_fetch(cfg, &input, &init).await?;
-    Ok(response.unchecked_into())
-}
-
 /// Sends the refresh request and reads the reply, within `refreshTimeout`.
 async fn exchange(cfg: &Config, refresh_token: &str) -> Result<TokenSet, RefreshFailure> {
     let settings = &cfg.settings;
@@ -870,7 +841,7 @@ async fn exchange(cfg: &Config, refresh_token: &str) -> Result<TokenSet, Refresh
     if let Some(controller) = &controller {
         set(&init, "signal", &controller.signal());
     }
-    let fetch = fetch_function(cfg).map_err(|error| RefreshFailure::transient(error.to_string()))?;
+    let fetch = fetch_function(cfg).map_err(|error| RefreshFailure::transient(error.message().unwrap_or("no fetch function").to_owned()))?;
     let href = JsValue::from_str(&url.href());
     let request = future_to_promise(async move {
         let promise = fetch.call2(&js_sys::global(), &href, &init)?;
@@ -903,78 +874,5 @@ async fn exchange(cfg: &Config, refresh_token: &str) -> Result<TokenSet, Refresh
                 Err(RefreshFailure::transient(String::from("the refresh request failed without a response (") + &described + "): a network error, or CORS on the refresh endpoint"))
             }
         }
-    }
-}
-
-impl Outgoing {
-    /// Reads `fetch`-style arguments without consuming anything the retry will need.
-    fn prepare(cfg: &Config, input: &JsValue, init: &JsValue) -> Result<Outgoing, Error> {
-        let init = if init.is_undefined() || init.is_null() {
-            Object::new()
-        } else if init.is_object() {
-            Object::assign(&Object::new(), init.unchecked_ref())
-        } else {
-            let mut message = String::from("init must be an object (a RequestInit) or undefined; got ");
-            message.push_str(&crate::options::shape_of(init).describe());
-            return Err(Error::new(ErrorCode::InvalidArgument, message));
-        };
-        let skip_auth = Reflect::get(&init, &JsValue::from_str("skipAuth")).map(|value| value.is_truthy()).unwrap_or(false);
-        let _ = Reflect::delete_property(&init, &JsValue::from_str("skipAuth"));
-
-        let (input, url_text, request_method) = if let Some(request) = input.dyn_ref::<Request>() {
-            (Input::Request(Clone::clone(request)), request.url(), Some(request.method()))
-        } else if let Some(url) = input.as_string() {
-            (Input::Url(url.clone()), url, None)
-        } else if let Some(url) = input.dyn_ref::<web_sys::Url>() {
-            (Input::Url(url.href()), url.href(), None)
-        } else {
-            let mut message = String::from("input must be a URL string, a URL or a Request; got ");
-            message.push_str(&crate::options::shape_of(input).describe());
-            return Err(Error::new(ErrorCode::InvalidArgument, message));
-        };
-        let method = Reflect::get(&init, &JsValue::from_str("method")).ok().and_then(|value| value.as_string()).or(request_method).unwrap_or_else(|| "GET".into());
-
-        let headers_init = Reflect::get(&init, &JsValue::from_str("headers")).unwrap_or(JsValue::UNDEFINED);
-        let headers = if !headers_init.is_undefined() && !headers_init.is_null() {
-            // The Headers constructor takes every HeadersInit form and throws fetch's own TypeError on a bad one.
-            Headers::new_with_str_sequence_sequence(&headers_init).map_err(Error::thrown)?
-        } else if let Input::Request(request) = &input {
-            Headers::new_with_headers(&request.headers()).map_err(Error::thrown)?
-        } else {
-            Headers::new().map_err(Error::thrown)?
-        };
-
-        let resolved = match location() {
-            Some((href, _)) => web_sys::Url::new_with_base(&url_text, &href),
-            None => web_sys::Url::new(&url_text),
-        }
-        .ok();
-        let origin = resolved.as_ref().map(web_sys::Url::origin).filter(|origin| origin != "null");
-        let page_origin = location().map(|(_, origin)| origin);
-        let cross_origin = match (&origin, &page_origin) {
-            (Some(origin), Some(page)) => origin != page,
-            _ => false,
-        };
-        let line = RequestLine { method: method.to_ascii_uppercase(), url: resolved.map_or(url_text, |url| url.href()) };
-
-        let header_name = &cfg.settings.header_name;
-        let skip = if skip_auth {
-            Some("skipAuth is set for this call")
-        } else if headers.has(header_name).unwrap_or(false) {
-            Some("the caller set this header itself")
-        } else {
-            None
-        };
-        let body = Reflect::get(&init, &JsValue::from_str("body")).unwrap_or(JsValue::UNDEFINED);
-        let replayable = !body.is_instance_of::<web_sys::ReadableStream>();
-        let signal = Reflect::get(&init, &JsValue::from_str("signal"))
-            .ok()
-            .filter(|signal| signal.is_object())
-            .or_else(|| match &input {
-                Input::Request(request) => Some(request.signal().into()),
-                Input::Url(_) => None,
-            })
-            .map(JsCast::unchecked_into::<web_sys::AbortSignal>);
-        Ok(Outgoing { input, init, headers, line, origin, skip, cross_origin, replayable, signal })
     }
 }

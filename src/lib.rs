@@ -14,7 +14,7 @@
 //! has), [`diagnose`] (events and messages),
 //! [`redact`] (fingerprints), [`token`] (stored values), [`config`] (options), [`json`], [`error`].
 //! The browser-facing modules move data: [`storage`], [`tabs`] (one refresh across tabs), [`platform`],
-//! [`report`], [`options`], [`client`]
+//! [`report`], [`options`], [`request`] (one call's replayable request), [`client`]
 //! (the request pipeline), and [`bindings`], the only place with `#[wasm_bindgen]` exports.
 
 #![deny(missing_docs)]
@@ -35,6 +35,7 @@ pub mod platform;
 pub mod redact;
 pub mod refresh;
 pub mod report;
+pub mod request;
 pub mod storage;
 pub mod tabs;
 pub mod token;

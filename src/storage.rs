@@ -23,6 +23,8 @@ pub struct TokenStore {
     unreachable: Cell<bool>,
     /// Why it fell back, to be reported once by the caller.
     pending_warning: RefCell<Option<String>>,
+    /// The browser storage object last looked up, by kind (looked up once, not on every read).
+    cached: RefCell<Option<(StorageKind, web_sys::Storage)>>,
 }
 
 impl std::fmt::Debug for TokenStore {
@@ -43,8 +45,17 @@ impl TokenStore {
             StorageKind::Local => "localStorage",
             StorageKind::Session => "sessionStorage",
         };
+        if let Some((cached_kind, storage)) = self.cached.borrow().as_ref() {
+            if *cached_kind == kind {
+                return Some(storage.clone());
+            }
+        }
         match js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str(name)) {
-            Ok(value) if value.is_object() => Some(value.unchecked_into()),
+            Ok(value) if value.is_object() => {
+                let storage: web_sys::Storage = value.unchecked_into();
+                *self.cached.borrow_mut() = Some((kind, storage.clone()));
+                Some(storage)
+            }
             Ok(_) => {
                 self.unreachable.set(true);
                 self.fall_back(kind, "it does not exist here (a worker, or a non-browser runtime)");

@@ -53,25 +53,41 @@ impl std::fmt::Debug for Overlay {
 pub struct Tabs {
     channel: RefCell<Option<Channel>>,
     overlay: Rc<RefCell<Option<Overlay>>>,
+    /// Whether another tab has answered on the channel: only then can a refresh need to wait for one.
+    peers: Rc<std::cell::Cell<bool>>,
 }
 
 struct Channel {
-    name: String,
+    access_key: String,
+    refresh_key: String,
     port: web_sys::BroadcastChannel,
     _listener: Closure<dyn FnMut(web_sys::MessageEvent)>,
+    /// The `storage` event listener, removed when the channel closes.
+    storage_listener: Option<Closure<dyn FnMut(web_sys::Event)>>,
+}
+
+impl Channel {
+    fn close(self) {
+        self.port.close();
+        if let Some(listener) = &self.storage_listener {
+            if let Ok(target) = global_property("window").dyn_into::<web_sys::EventTarget>() {
+                let _ = target.remove_event_listener_with_callback("storage", listener.as_ref().unchecked_ref());
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for Tabs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let name = self.channel.borrow().as_ref().map(|channel| channel.name.clone());
-        f.debug_struct("Tabs").field("channel", &name).finish()
+        let keys = self.channel.borrow().as_ref().map(|channel| sync_name(&channel.access_key, &channel.refresh_key));
+        f.debug_struct("Tabs").field("channel", &keys).finish()
     }
 }
 
 impl Drop for Tabs {
     fn drop(&mut self) {
         if let Some(channel) = self.channel.borrow_mut().take() {
-            channel.port.close();
+            channel.close();
         }
     }
 }
@@ -86,30 +102,59 @@ pub fn sync_name(access_key: &str, refresh_key: &str) -> String {
 }
 
 impl Tabs {
-    /// Opens (or reopens, when the keys changed) the channel called `name`. Does nothing where
-    /// `BroadcastChannel` does not exist.
-    pub fn connect(&self, name: &str) {
-        if self.channel.borrow().as_ref().is_some_and(|channel| channel.name == name) {
+    /// Opens (or reopens, when the keys changed) the channel for this pair of storage keys. Does nothing
+    /// where `BroadcastChannel` does not exist. Cheap when already open: it runs on every token read.
+    pub fn connect(&self, access_key: &str, refresh_key: &str) {
+        if self.channel.borrow().as_ref().is_some_and(|channel| channel.access_key == access_key && channel.refresh_key == refresh_key) {
             return;
         }
+        let name = sync_name(access_key, refresh_key);
         if let Some(old) = self.channel.borrow_mut().take() {
-            old.port.close();
+            old.close();
         }
         *self.overlay.borrow_mut() = None;
         if !global_property("BroadcastChannel").is_function() {
             return;
         }
-        let Ok(port) = web_sys::BroadcastChannel::new(name) else { return };
+        let Ok(port) = web_sys::BroadcastChannel::new(&name) else { return };
         let overlay = Rc::clone(&self.overlay);
+        let peers = Rc::clone(&self.peers);
+        let replies = port.clone();
         let listener = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
             let data = event.data();
             let text = |key: &str| Reflect::get(&data, &JsValue::from_str(key)).ok().and_then(|value| value.as_string());
-            if text("kind").as_deref() == Some("tokens") {
-                *overlay.borrow_mut() = Some(Overlay { access: text("access"), refresh: text("refresh"), received_ms: now_ms() });
+            peers.set(true);
+            match text("kind").as_deref() {
+                Some("tokens") => *overlay.borrow_mut() = Some(Overlay { access: text("access"), refresh: text("refresh"), received_ms: now_ms() }),
+                // A tab that just connected asks who is there: answer, so it knows to coordinate.
+                Some("hello") => {
+                    let _ = replies.post_message(&kind_message("here"));
+                }
+                _ => {}
             }
         });
         port.set_onmessage(Some(listener.as_ref().unchecked_ref()));
-        *self.channel.borrow_mut() = Some(Channel { name: name.to_owned(), port, _listener: listener });
+        let _ = port.post_message(&kind_message("hello"));
+        // Tokens changed in storage by code that does not publish (the app's own logout, another library):
+        // storage is the truth again, so published tokens no longer win.
+        let storage_listener = global_property("window").dyn_into::<web_sys::EventTarget>().ok().map(|window| {
+            let overlay = Rc::clone(&self.overlay);
+            let keys = [access_key.to_owned(), refresh_key.to_owned()];
+            let listener = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+                let key = Reflect::get(&event, &JsValue::from_str("key")).ok().and_then(|key| key.as_string());
+                if key.as_ref().map_or(true, |key| keys.contains(key)) {
+                    *overlay.borrow_mut() = None;
+                }
+            });
+            let _ = window.add_event_listener_with_callback("storage", listener.as_ref().unchecked_ref());
+            listener
+        });
+        *self.channel.borrow_mut() = Some(Channel { access_key: access_key.to_owned(), refresh_key: refresh_key.to_owned(), port, _listener: listener, storage_listener });
+    }
+
+    /// Whether another tab sharing these keys has shown itself on the channel.
+    pub fn has_peers(&self) -> bool {
+        self.peers.get()
     }
 
     /// Tells the other tabs which tokens are now in force (`None`: cleared).
@@ -118,8 +163,7 @@ impl Tabs {
         *self.overlay.borrow_mut() = None;
         let channel = self.channel.borrow();
         let Some(channel) = channel.as_ref() else { return };
-        let message = Object::new();
-        set(&message, "kind", &JsValue::from_str("tokens"));
+        let message = kind_message("tokens");
         if let Some(access) = access {
             set(&message, "access", &JsValue::from_str(access));
         }
@@ -143,6 +187,13 @@ impl Tabs {
     pub fn forget(&self) {
         *self.overlay.borrow_mut() = None;
     }
+}
+
+/// A message `{ kind }`.
+fn kind_message(kind: &str) -> Object {
+    let message = Object::new();
+    set(&message, "kind", &JsValue::from_str(kind));
+    message
 }
 
 /// How a locked section went.

@@ -1017,3 +1017,22 @@ async fn an_invalid_grant_right_after_another_tab_rotated_adopts_the_newer_token
     assert_eq!(seen_auth(&server).last().cloned().flatten().as_deref(), Some("Bearer other-tab-access"));
     client.clear_tokens();
 }
+
+#[wasm_bindgen_test]
+async fn a_logout_written_straight_to_storage_by_other_code_wins_over_tokens_published_earlier() {
+    let server = fake_server();
+    let storage = local_storage();
+    let _ = storage.set_item("plain_access", "stale-access-token");
+    let _ = storage.set_item("plain_refresh", "opaque-refresh-1");
+    let shared = || vec![("storage", JsValue::from("local")), ("accessTokenKey", "plain_access".into()), ("refreshTokenKey", "plain_refresh".into())];
+    let tab_a = client(&server, &shared());
+    let tab_b = client(&server, &shared());
+    assert_eq!(status_of(tab_b.fetch("/api/data".into(), JsValue::UNDEFINED)).await, 200, "tab B refreshed and published the new tokens");
+    // Another tab's app code logs out by clearing storage itself (no authfetch involved): tab A hears the
+    // `storage` event and must not keep using the tokens B published a moment ago.
+    let logout_elsewhere = js_sys::Function::new_with_args("", "localStorage.removeItem('plain_access'); localStorage.removeItem('plain_refresh'); \
+        window.dispatchEvent(new StorageEvent('storage', { key: 'plain_access' })); return new Promise((r) => setTimeout(r, 20))");
+    let _ = settle(Promise::from(logout_elsewhere.call0(&JsValue::NULL).unwrap_or(JsValue::UNDEFINED))).await;
+    status_of(tab_a.fetch("/api/data".into(), JsValue::UNDEFINED)).await;
+    assert_eq!(seen_auth(&server).last().cloned().flatten(), None, "tab A sent no token after the logout");
+}

@@ -130,6 +130,8 @@ test('a logout in one tab stops the other tab from sending the old token', { tim
     await login(tabs[0]);
     assert.deepEqual(await burst(tabs[1], 1), [200]);
     await tabs[0].evaluate(() => new window.authfetchDemo.AuthClient().clearTokens());
+    // Tabs are separate processes: the logout reaches the other tab as a message a moment later.
+    await tabs[1].waitForTimeout(150);
     assert.deepEqual(await burst(tabs[1], 1), [401], 'the other tab no longer has a token to send');
     const s = await stats(server);
     assert.equal(s.headersSeen.at(-1), '(none)', `the last request carried no token: ${JSON.stringify(s.headersSeen)}`);

@@ -1,0 +1,175 @@
+//! One call's request, kept so that it can be sent again unchanged: the `fetch` arguments are read once,
+//! and each attempt sends the same method, headers and body with the token of the moment.
+//!
+//! This is the hot path of every call, so it avoids work a call does not need: the caller's `init` is
+//! copied and its headers parsed once, and the same `Headers` object serves every attempt (fetch copies it
+//! when called); for the common URL shapes (`/path` on the page's origin, and plain `http(s)://host/…`)
+//! the origin is read without building a `URL` object.
+
+use js_sys::{Function, Object, Promise, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Headers, Request, Response};
+
+use crate::diagnose::RequestLine;
+use crate::error::{Error, ErrorCode};
+use crate::options::Config;
+use crate::origin::parse_origin;
+use crate::platform::{global_fetch, location};
+use crate::report::set;
+
+/// The request as the caller gave it.
+pub struct Outgoing {
+    /// The URL text or the `Request` object.
+    input: Input,
+    /// A copy of the caller's `init`, without `skipAuth`, whose `headers` is [`Outgoing::headers`].
+    init: Object,
+    /// The caller's headers (from `init.headers`, or the `Request`'s), plus the token of the attempt.
+    headers: Headers,
+    /// Method and absolute URL, for diagnostics.
+    pub line: RequestLine,
+    /// The URL's origin, when it could be resolved.
+    pub origin: Option<String>,
+    /// Why no token is added at all (skipAuth, or the caller set the header itself).
+    pub skip: Option<&'static str>,
+    /// Whether the URL's origin differs from the page's (CORS applies).
+    pub cross_origin: bool,
+    /// Whether the body can be sent twice (not a stream).
+    pub replayable: bool,
+    /// The caller's `AbortSignal`: aborting it while waiting for a shared refresh rejects this call only.
+    pub signal: Option<web_sys::AbortSignal>,
+}
+
+enum Input {
+    Url(String),
+    Request(Request),
+}
+
+impl Outgoing {
+    /// Reads `fetch`-style arguments without consuming anything the retry will need. `page_origin` is the
+    /// origin of the page or worker, when there is one.
+    pub fn prepare(cfg: &Config, input: &JsValue, init: &JsValue, page_origin: Option<&str>) -> Result<Outgoing, Error> {
+        let init = if init.is_undefined() || init.is_null() {
+            Object::new()
+        } else if init.is_object() {
+            Object::assign(&Object::new(), init.unchecked_ref())
+        } else {
+            let mut message = String::from("init must be an object (a RequestInit) or undefined; got ");
+            message.push_str(&crate::options::shape_of(init).describe());
+            return Err(Error::new(ErrorCode::InvalidArgument, message));
+        };
+        let field = |name: &str| Reflect::get(&init, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED);
+        let skip_auth = field("skipAuth");
+        if !skip_auth.is_undefined() {
+            let _ = Reflect::delete_property(&init, &JsValue::from_str("skipAuth"));
+        }
+
+        let (input, url_text, request_method) = if let Some(text) = input.as_string() {
+            (Input::Url(text.clone()), text, None)
+        } else if let Some(request) = input.dyn_ref::<Request>() {
+            (Input::Request(Clone::clone(request)), request.url(), Some(request.method()))
+        } else if let Some(url) = input.dyn_ref::<web_sys::Url>() {
+            (Input::Url(url.href()), url.href(), None)
+        } else {
+            let mut message = String::from("input must be a URL string, a URL or a Request; got ");
+            message.push_str(&crate::options::shape_of(input).describe());
+            return Err(Error::new(ErrorCode::InvalidArgument, message));
+        };
+        let method = field("method").as_string().or(request_method).unwrap_or_else(|| "GET".into());
+
+        let headers_init = field("headers");
+        let headers = if !headers_init.is_undefined() && !headers_init.is_null() {
+            // The Headers constructor takes every HeadersInit form and throws fetch's own TypeError on a bad one.
+            Headers::new_with_str_sequence_sequence(&headers_init).map_err(Error::thrown)?
+        } else if let Input::Request(request) = &input {
+            Headers::new_with_headers(&request.headers()).map_err(Error::thrown)?
+        } else {
+            Headers::new().map_err(Error::thrown)?
+        };
+        set(&init, "headers", &headers);
+
+        let (origin, href) = resolve(&url_text, page_origin);
+        let cross_origin = match (&origin, page_origin) {
+            (Some(origin), Some(page)) => origin != page,
+            _ => false,
+        };
+        let line = RequestLine { method: method.to_ascii_uppercase(), url: href };
+
+        let skip = if skip_auth.is_truthy() {
+            Some("skipAuth is set for this call")
+        } else if headers.has(&cfg.settings.header_name).unwrap_or(false) {
+            Some("the caller set this header itself")
+        } else {
+            None
+        };
+        let replayable = !field("body").is_instance_of::<web_sys::ReadableStream>();
+        let signal = Some(field("signal"))
+            .filter(|signal| signal.is_object())
+            .or_else(|| match &input {
+                Input::Request(request) => Some(request.signal().into()),
+                Input::Url(_) => None,
+            })
+            .map(JsCast::unchecked_into::<web_sys::AbortSignal>);
+        Ok(Outgoing { input, init, headers, line, origin, skip, cross_origin, replayable, signal })
+    }
+
+    /// Sends one attempt, with `token` in the configured header when given.
+    pub async fn send(&self, cfg: &Config, token: Option<&str>) -> Result<Response, Error> {
+        if let Some(token) = token {
+            let settings = &cfg.settings;
+            let value = if settings.scheme.is_empty() { token.to_owned() } else { settings.scheme.clone() + " " + token };
+            self.headers.set(&settings.header_name, &value).map_err(Error::thrown)?;
+        }
+        let input: JsValue = match &self.input {
+            Input::Url(url) => JsValue::from_str(url),
+            // Each attempt sends a clone, so the original keeps its body for the retry.
+            Input::Request(request) => request.clone().map_err(Error::thrown)?.into(),
+        };
+        let response = call_fetch(cfg, &input, &self.init).await?;
+        Ok(response.unchecked_into())
+    }
+}
+
+/// The origin and absolute URL of `url` as the browser will resolve it. Two common shapes are read
+/// directly: a path (`/api/x`) on the page's origin, and a plain absolute `http(s)://host[:port]/…`.
+/// Anything else — a relative path without `/`, `//host`, backslashes, tabs or line breaks (which URL
+/// parsing treats specially), user info, unusual hosts — goes through the browser's own `URL` parser, so
+/// the origin checked is always the one the request will reach.
+fn resolve(url: &str, page_origin: Option<&str>) -> (Option<String>, String) {
+    let plain = url.bytes().all(|byte| (0x21..=0x7e).contains(&byte) && byte != b'\\');
+    if plain {
+        if let Some(page) = page_origin.filter(|page| *page != "null" && url.starts_with('/') && !url.starts_with("//")) {
+            return (Some(page.to_owned()), String::from(page) + url);
+        }
+        let lower_scheme = url.get(..8).map(str::to_ascii_lowercase).unwrap_or_default();
+        if lower_scheme.starts_with("http://") || lower_scheme.starts_with("https://") {
+            if let Ok(origin) = parse_origin(url, true) {
+                let host = origin.split_once("://").map_or("", |(_, rest)| rest);
+                if host.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-' || b == b':') {
+                    return (Some(origin), url.to_owned());
+                }
+            }
+        }
+    }
+    let resolved = match location() {
+        Some((href, _)) => web_sys::Url::new_with_base(url, &href),
+        None => web_sys::Url::new(url),
+    }
+    .ok();
+    let origin = resolved.as_ref().map(web_sys::Url::origin).filter(|origin| origin != "null");
+    (origin, resolved.map_or_else(|| url.to_owned(), |resolved| resolved.href()))
+}
+
+/// The fetch function to use: the configured one, or the global one.
+pub fn fetch_function(cfg: &Config) -> Result<Function, Error> {
+    cfg.fetch.clone().or_else(global_fetch).ok_or_else(|| {
+        Error::new(ErrorCode::Unsupported, "no fetch function: this environment has no global fetch; pass one as the `fetch` option")
+    })
+}
+
+/// Calls `fetch(input, init)` and awaits it; a rejection is passed through unchanged.
+pub async fn call_fetch(cfg: &Config, input: &JsValue, init: &JsValue) -> Result<JsValue, Error> {
+    let fetch = fetch_function(cfg)?;
+    let promise = fetch.call2(&js_sys::global(), input, init).map_err(Error::thrown)?;
+    JsFuture::from(Promise::resolve(&promise)).await.map_err(Error::thrown)
+}
