@@ -12,10 +12,13 @@ const LEVEL_KEY = 'authfetch-demo:logLevel';
 const API = '/api/protected-data';
 const LEVELS = ['debug', 'info', 'warn', 'error', 'silent'];
 const LOG_LIMIT = 300;
+const DIAG_LIMIT = 200;
+const DOCS = 'https://github.com/authfetch/authfetch#';
 
 const $ = (sel) => document.querySelector(sel);
 
 let lib = null; // the authfetch module once loaded
+let crossClient = null; // an AuthClient that may also send the token to the second origin
 const results = []; // every call result, for tests and curiosity
 let postCounter = 0;
 
@@ -113,6 +116,7 @@ function addLog(entry) {
 
 function onDiagnostic(raw) {
   const e = plain(raw) || {};
+  addDiagnostic(e);
   const token = plain(e.token);
   const details = [];
   if (token) {
@@ -170,8 +174,30 @@ function libOptions() {
   return { logLevel: currentLevel(), refreshLeeway: currentLeeway(), onDiagnostic, onRefresh, onAuthFailure };
 }
 
+/** The page's other origin (http://localhost:PORT when served on 127.0.0.1, and the other way round). */
+function otherOrigin() {
+  const other = location.hostname === 'localhost' ? '127.0.0.1' : 'localhost';
+  return `${location.protocol}//${other}:${location.port}`;
+}
+
+/** Options of the cross-origin client: the page's options, plus the second origin in allowedOrigins. */
+function crossOptions() {
+  return { ...libOptions(), allowedOrigins: [location.origin, otherOrigin()] };
+}
+
 function applyConfig() {
   lib.configure(libOptions());
+  // The cross-origin client picks up the new options when it is next needed.
+  crossClient = null;
+}
+
+/**
+ * The cross-origin client, created on first use: same storage and callbacks, only the allow-list differs.
+ * `authFetch` keeps the default list so "Call other origin" still shows the token being withheld.
+ */
+function getCrossClient() {
+  crossClient ??= new lib.AuthClient(crossOptions());
+  return crossClient;
 }
 
 // ---------------------------------------------------------------------------
@@ -304,6 +330,7 @@ async function action(fn) {
   } finally {
     await refreshStats();
     await updateSession();
+    renderState();
     pending--;
     actionsDone++;
     document.body.dataset.pending = String(pending);
@@ -323,12 +350,12 @@ function summarize(data, res) {
 }
 
 /** One authFetch call, logged with status and time. */
-async function call(url = API, init = undefined, label = undefined) {
+async function call(url = API, init = undefined, label = undefined, via = undefined) {
   const method = (init && init.method) || 'GET';
   const t0 = performance.now();
   const result = { label: label || `${method} ${url}`, url, method, status: null, ms: 0, error: null, body: null };
   try {
-    const res = await lib.authFetch(url, init);
+    const res = await (via ? via(url, init) : lib.authFetch(url, init));
     result.status = res.status;
     let data = null;
     try { data = await res.clone().json(); } catch { /* not JSON */ }
@@ -448,6 +475,320 @@ async function callForeign() {
 }
 
 // ---------------------------------------------------------------------------
+// diagnostics panel: one collapsible group per onDiagnostic event, like the console
+
+function updateDiagnosticsCount() {
+  const n = document.querySelectorAll('#diagnostics > li.diag').length;
+  $('#diagnostics-count').textContent = String(n);
+  $('#diagnostics-empty').hidden = $('#diagnostics').children.length > 0;
+}
+
+/** The cause run in progress, whose first matching event is opened. */
+let currentRun = null;
+
+function addDiagnostic(e) {
+  const code = String(e.code || 'unknown');
+  const level = ['debug', 'info', 'warn', 'error'].includes(e.level) ? e.level : 'info';
+  const evidence = Array.isArray(e.evidence) ? e.evidence.map(String) : [];
+  const token = plain(e.token);
+  const request = plain(e.request);
+  const summary = el('summary', { class: 'diag-head' },
+    el('span', { class: 'time' }, time()),
+    el('span', { class: `badge lvl-${level}` }, level),
+    el('a', { class: 'code', href: DOCS + code, target: '_blank', rel: 'noopener noreferrer', title: `What ${code} means` }, code),
+    e.status !== undefined && e.status !== null ? el('span', { class: `st s${String(e.status)[0]}` }, String(e.status)) : null,
+    el('span', { class: 'diag-msg' }, e.message || ''));
+  const body = el('div', { class: 'diag-body' },
+    request ? el('div', { class: 'diag-req mono' }, `${request.method || 'GET'} ${request.url || ''}`) : null,
+    evidence.length
+      ? el('ul', { class: 'evidence mono' }, evidence.map((line) => el('li', {}, line)))
+      : el('p', { class: 'evidence-none small muted' }, 'no evidence lines'),
+    token ? el('div', { class: 'diag-token small mono' }, `token ${token.fingerprint}${token.isJwt ? ', JWT' : ', opaque'}`) : null,
+    e.hint ? el('div', { class: 'hint' }, el('span', { class: 'hint-label' }, 'hint'), ' ', el('span', { class: 'hint-text' }, e.hint)) : null,
+    el('div', { class: 'more small' }, 'more: ', el('a', { href: DOCS + code, target: '_blank', rel: 'noopener noreferrer' }, DOCS + code)));
+  const details = el('details', {}, summary, body);
+  if (currentRun && !currentRun.opened && code === currentRun.code) {
+    details.open = true;
+    currentRun.opened = true;
+  }
+  const li = el('li', { class: `diag lvl-${level}`, dataset: { code, level, evidence: String(evidence.length), ...(e.status ? { status: String(e.status) } : {}) } }, details);
+  if (currentRun) currentRun.codes.push(code);
+  const list = $('#diagnostics');
+  list.prepend(li);
+  while (list.children.length > DIAG_LIMIT) list.lastElementChild.remove();
+  updateDiagnosticsCount();
+}
+
+/** A separator naming the scenario whose events follow (newest first, so it sits below them). */
+function addRunMarker(cause) {
+  const li = el('li', { class: 'run', dataset: { run: cause.code } },
+    el('span', { class: 'run-label' }, '▶ ', cause.title), ' ', el('code', { class: 'muted' }, `expects ${cause.code}`));
+  $('#diagnostics').prepend(li);
+  updateDiagnosticsCount();
+}
+
+// ---------------------------------------------------------------------------
+// state() view
+
+function stateOf(client) {
+  try {
+    return plain(client === 'default' ? lib.state() : crossClient?.state()) || null;
+  } catch {
+    return null;
+  }
+}
+
+function renderState() {
+  if (!lib) return;
+  const clients = [['default', 'authFetch', stateOf('default')], ['cross', 'cross-origin', stateOf('cross')]];
+  const fields = [
+    ['requests', 'requests', (s) => s.counts?.requests],
+    ['unauthorized', '401s seen', (s) => s.counts?.unauthorized],
+    ['refreshes', 'refreshes', (s) => s.counts?.refreshes],
+    ['refreshFailures', 'refresh failures', (s) => s.counts?.refreshFailures],
+    ['refreshInFlight', 'refresh in flight', (s) => (s.refreshInFlight ? 'yes' : 'no')],
+    ['expiresIn', 'expires in', (s) => (s.expiresIn === null || s.expiresIn === undefined ? '—' : `${Math.round(s.expiresIn)} s`)],
+    ['lastDiagnostic', 'last diagnostic', (s) => plain(s.lastDiagnostic)?.code ?? '—'],
+  ];
+  const table = el('table', { class: 'state-table' },
+    el('thead', {}, el('tr', {}, el('th', {}, ''), clients.map(([, label]) => el('th', { scope: 'col' }, label)))),
+    el('tbody', {}, fields.map(([key, label, get]) => el('tr', {},
+      el('th', { scope: 'row' }, label),
+      clients.map(([id, , st]) => {
+        const value = st ? get(st) : '—';
+        return el('td', { class: key === 'lastDiagnostic' ? 'mono' : 'num', dataset: { client: id, field: key } }, value ?? '—');
+      })))));
+  const box = $('#state');
+  box.replaceChildren(table);
+  box.dataset.requests = String(clients[0][2]?.counts?.requests ?? '');
+}
+
+// ---------------------------------------------------------------------------
+// "Diagnose a 401": one scenario per cause the demo server can produce
+
+/** Log in with the form's credentials unless a refresh token is stored already. */
+async function ensureSession() {
+  if (localStorage.getItem(REFRESH_KEY)) return;
+  await login();
+  if (!localStorage.getItem(REFRESH_KEY)) throw new Error('could not log in for this scenario (see the log)');
+}
+
+async function currentFaults() {
+  const { res, data } = await api('/api/faults');
+  if (!res.ok || !data) throw new Error(`GET /api/faults answered ${res.status}`);
+  return data;
+}
+
+/** Sets fault switches for the duration of fn, then puts back the values they had. */
+async function withFaults(patch, fn) {
+  const before = await currentFaults();
+  const restore = Object.fromEntries(Object.keys(patch).map((k) => [k, before[k]]));
+  await setFaults(patch);
+  try {
+    return await fn();
+  } finally {
+    await setFaults(restore);
+  }
+}
+
+async function debugToken(path) {
+  const { res, data } = await api(path);
+  if (!res.ok || !data?.accessToken) throw new Error(`${path} answered ${res.status}`);
+  return data.accessToken;
+}
+
+function storeAccess(token, badge, message) {
+  localStorage.setItem(ACCESS_KEY, token);
+  addLog({ kind: 'note', level: 'warn', badge, fp: fingerprint(token), message });
+}
+
+const crossFetch = (url, init) => getCrossClient().fetch(url, init);
+
+/**
+ * code -> { title, what (button tooltip and panel note), run() }. Each run leaves the app usable: faults
+ * are restored; only "refresh rejected" ends the session, which is its point.
+ */
+const CAUSES = {
+  token_expired: {
+    title: 'Expired token',
+    what: 'Stores a validly signed token that expired a minute ago while the refresh endpoint answers 500, so the expired token is sent and its 401 reaches the page.',
+    async run() {
+      await ensureSession();
+      await withFaults({ refresh: '500' }, async () => {
+        storeAccess(await debugToken('/api/debug/expired-token'), 'expire', 'Stored a token that expired a minute ago; the refresh endpoint fails (500) for this call.');
+        await call(API, undefined, `GET ${API} (expired token)`);
+      });
+    },
+  },
+  invalid_token: {
+    title: 'Forged signature',
+    what: 'Stores a token with the right claims signed with another key: the server answers 401 invalid_token "signature verification failed"; authfetch refreshes and retries.',
+    async run() {
+      await ensureSession();
+      storeAccess(await debugToken('/api/debug/forged-token'), 'forge', 'Stored a token signed with a key the server does not know.');
+      await call(API, undefined, `GET ${API} (forged token)`);
+    },
+  },
+  insufficient_scope: {
+    title: 'Wrong scope (403)',
+    what: 'GET /api/admin-data needs scope "admin"; the demo user has "read write": 403 insufficient_scope, no refresh.',
+    async run() {
+      await ensureSession();
+      await call('/api/admin-data', undefined, 'GET /api/admin-data (needs scope admin)');
+    },
+  },
+  no_token: {
+    title: 'No token',
+    what: 'Calls the API with both tokens set aside (put back afterwards): the request goes out without Authorization.',
+    async run() {
+      const saved = [localStorage.getItem(ACCESS_KEY), localStorage.getItem(REFRESH_KEY)];
+      localStorage.removeItem(ACCESS_KEY);
+      localStorage.removeItem(REFRESH_KEY);
+      try {
+        await call(API, undefined, `GET ${API} (no token stored)`);
+      } finally {
+        if (saved[0]) localStorage.setItem(ACCESS_KEY, saved[0]);
+        if (saved[1]) localStorage.setItem(REFRESH_KEY, saved[1]);
+      }
+    },
+  },
+  wrong_scheme: {
+    title: 'Wrong scheme',
+    what: 'GET /api/basic-only is a legacy route that answers 401 WWW-Authenticate: Basic realm="legacy" to any bearer token. Sent with credentials: "omit": a same-origin Basic 401 otherwise makes the browser show its login dialog and the fetch waits on it.',
+    async run() {
+      await ensureSession();
+      await call('/api/basic-only', { credentials: 'omit' }, 'GET /api/basic-only (credentials: omit)');
+    },
+  },
+  no_challenge: {
+    title: 'Silent 401',
+    what: 'GET /api/silent-401: a misconfigured middleware rejects every token with a bare 401 and no WWW-Authenticate.',
+    async run() {
+      await ensureSession();
+      await call('/api/silent-401', undefined, 'GET /api/silent-401');
+    },
+  },
+  clock_skew: {
+    title: 'Server clock skew',
+    what: 'Sets the server fault clockSkew = 600 (its Date header runs 10 min ahead) and stores a token issued by that clock (iat/nbf 10 min in the future).',
+    async run() {
+      await ensureSession();
+      await withFaults({ clockSkew: 600 }, async () => {
+        storeAccess(await debugToken('/api/debug/skewed-token?seconds=600'), 'skew', 'Stored a token issued 10 min in the future, as by a server whose clock runs ahead.');
+        await call(API, undefined, `GET ${API} (server clock +10 min)`);
+      });
+    },
+  },
+  token_not_yet_valid: {
+    title: 'Token from the future',
+    what: 'Stores a token whose iat/nbf are 10 min ahead while the server\'s Date agrees with this computer: not yet valid, no clock skew.',
+    async run() {
+      await ensureSession();
+      storeAccess(await debugToken('/api/debug/skewed-token?seconds=600'), 'future', 'Stored a token that only becomes valid in 10 min; the clocks agree.');
+      await call(API, undefined, `GET ${API} (nbf in the future)`);
+    },
+  },
+  cors_preflight: {
+    title: 'CORS-broken origin',
+    what: 'The cross-origin client calls {other}/api/cors-broken, whose preflight omits Access-Control-Allow-Headers: Authorization: the browser blocks it (TypeError).',
+    async run() {
+      await ensureSession();
+      const url = `${otherOrigin()}/api/cors-broken`;
+      await call(url, undefined, `GET ${url} (cross-origin client)`, crossFetch);
+    },
+  },
+  challenge_hidden: {
+    title: 'CORS-hidden challenge',
+    what: 'The cross-origin client calls {other}/api/cors-hidden: a proper CORS 401 without Access-Control-Expose-Headers, so WWW-Authenticate cannot be read.',
+    async run() {
+      await ensureSession();
+      const url = `${otherOrigin()}/api/cors-hidden`;
+      await call(url, undefined, `GET ${url} (cross-origin client)`, crossFetch);
+    },
+  },
+  origin_not_allowed: {
+    title: 'Origin not allowed',
+    what: 'authFetch calls the same API on {other}, which is not in its allowedOrigins: the token is withheld and the API answers 401.',
+    async run() {
+      await ensureSession();
+      await callForeign();
+    },
+  },
+  refresh_failed: {
+    title: 'Refresh endpoint down',
+    what: 'Forged token with the refresh endpoint answering 500: the 401 cannot be fixed now, both tokens are kept for the next try.',
+    async run() {
+      await ensureSession();
+      await withFaults({ refresh: '500' }, async () => {
+        storeAccess(await debugToken('/api/debug/forged-token'), 'forge', 'Stored a forged token; the refresh endpoint fails (500) for this call.');
+        await call(API, undefined, `GET ${API} (refresh answers 500)`);
+      });
+    },
+  },
+  refresh_rejected: {
+    title: 'Refresh rejected',
+    what: 'Forged token with the refresh endpoint answering 400 invalid_grant: the session is over, both tokens are cleared (log in again).',
+    async run() {
+      await ensureSession();
+      await withFaults({ refresh: 'invalid_grant' }, async () => {
+        storeAccess(await debugToken('/api/debug/forged-token'), 'forge', 'Stored a forged token; the refresh endpoint answers invalid_grant for this call.');
+        await call(API, undefined, `GET ${API} (refresh rejected)`);
+      });
+    },
+  },
+  still_unauthorized: {
+    title: 'Still 401 after refresh',
+    what: 'Turns on "reject all access tokens" for one call: 401, a refresh that works, a retry with the fresh token, 401 again.',
+    async run() {
+      await ensureSession();
+      await withFaults({ rejectAllTokens: true }, () => call(API, undefined, `GET ${API} (server rejects every token)`));
+    },
+  },
+};
+
+/** Every cause run, for tests: { code, codes (diagnostic codes seen), ok }. */
+const causeRuns = [];
+
+function buildCauses() {
+  const box = $('#causes');
+  for (const [code, cause] of Object.entries(CAUSES)) {
+    cause.code = code;
+    const what = cause.what.replaceAll('{other}', otherOrigin());
+    box.append(el('button', { id: `cause-${code}`, type: 'button', class: 'cause needs-lib', disabled: true, title: what, dataset: { cause: code } },
+      el('span', { class: 'cause-title' }, cause.title),
+      el('code', { class: 'cause-code' }, code)));
+  }
+  box.addEventListener('click', (ev) => {
+    const button = ev.target.closest('button[data-cause]');
+    if (button) action(() => runCause(button.dataset.cause));
+  });
+}
+
+async function runCause(code) {
+  const cause = CAUSES[code];
+  addRunMarker(cause);
+  addLog({ kind: 'note', level: 'info', badge: 'diagnose', code, message: `${cause.title}: ${cause.what.replaceAll('{other}', otherOrigin())}` });
+  const run = { code, codes: [], opened: false };
+  currentRun = run;
+  try {
+    await cause.run();
+  } finally {
+    currentRun = null;
+    const ok = run.codes.includes(code);
+    causeRuns.push({ code, codes: [...run.codes], ok });
+    const box = $('#cause-result');
+    box.replaceChildren(
+      el('span', { class: `badge ${ok ? 'lvl-ok' : 'lvl-error'}` }, ok ? 'diagnosed' : 'not diagnosed'), ' ',
+      el('strong', {}, cause.title), ' → ',
+      el('span', { class: 'mono' }, run.codes.length ? run.codes.join(' → ') : 'no events'));
+    box.dataset.expected = code;
+    box.dataset.codes = run.codes.join(' ');
+    box.dataset.ok = String(ok);
+    box.className = 'cause-result small';
+  }
+}
+
+// ---------------------------------------------------------------------------
 // wiring
 
 function bindUi() {
@@ -488,6 +829,12 @@ function bindUi() {
     applyConfig();
     addLog({ kind: 'note', level: 'info', badge: 'config', message: `configure({ refreshLeeway: ${currentLeeway()} })` });
   });
+  $('#diag-clear').addEventListener('click', () => {
+    $('#diagnostics').replaceChildren();
+    updateDiagnosticsCount();
+  });
+  $('#diag-expand').addEventListener('click', () => { for (const d of document.querySelectorAll('#diagnostics details')) d.open = true; });
+  $('#diag-collapse').addEventListener('click', () => { for (const d of document.querySelectorAll('#diagnostics details')) d.open = false; });
   $('#log-debug').addEventListener('change', (e) => $('#log').classList.toggle('hide-debug', !e.target.checked));
   $('#clear-log').addEventListener('click', () => {
     $('#log').replaceChildren();
@@ -497,10 +844,12 @@ function bindUi() {
   // Other tabs (and the library, via storage events) may change tokens.
   window.addEventListener('storage', () => updateSession());
   setInterval(() => { updateSession(); }, 250);
+  setInterval(() => { if (document.visibilityState === 'visible') renderState(); }, 1000);
   setInterval(() => { if (document.visibilityState === 'visible' && pending === 0) refreshStats(); }, 3000);
 }
 
 async function boot() {
+  buildCauses();
   bindUi();
   updateSession();
   refreshStats();
@@ -524,7 +873,11 @@ async function boot() {
     addLog({ kind: 'error', level: 'error', badge: 'configure', code: e?.code || e?.name, message: String(e?.message || e) });
   }
   for (const b of document.querySelectorAll('.needs-lib')) b.disabled = false;
-  window.authfetchDemo = { authFetch: lib.authFetch, configure: lib.configure, AuthClient: lib.AuthClient, results, libOptions };
+  window.authfetchDemo = {
+    authFetch: lib.authFetch, configure: lib.configure, AuthClient: lib.AuthClient, state: lib.state, results, libOptions,
+    get crossClient() { return getCrossClient(); }, causes: Object.keys(CAUSES), causeRuns,
+  };
+  renderState();
   status.textContent = 'authfetch ready';
   status.className = 'status good';
   addLog({ kind: 'note', level: 'info', badge: 'ready', message: `authfetch loaded: configure({ logLevel: '${currentLevel()}', refreshLeeway: ${currentLeeway()} }). Log in, then try the actions.` });

@@ -9,6 +9,11 @@
 // detection (RFC 9700 §4.14.2) and fault switches for trying out failure modes.
 // node:http only, plus `jose` for the HS256 access tokens.
 //
+// Cause endpoints for the page's "Diagnose a 401" card, each answering one way
+// a real API goes wrong (403 insufficient_scope, Basic-only, a silent 401, a
+// forged or future-dated token, a skewed Date header, broken CORS on the
+// second origin http://localhost:PORT).
+//
 // Tokens are never written to the server's own log; /api/stats only reports
 // fingerprints of the Authorization headers it saw (same format as authfetch's).
 
@@ -48,6 +53,7 @@ const CONTENT_TYPES = {
 };
 
 const REFRESH_MODES = new Set(['ok', '500', 'invalid_grant', 'slow']);
+const MAX_SKEW_S = 86400;
 
 /**
  * Token fingerprint in the same format authfetch prints in the console:
@@ -66,7 +72,7 @@ export function fingerprint(token) {
 }
 
 function defaultFaults(accessTtl) {
-  return { refresh: 'ok', slowMs: 3000, rejectAllTokens: false, accessTtl };
+  return { refresh: 'ok', slowMs: 3000, rejectAllTokens: false, accessTtl, clockSkew: 0 };
 }
 
 function freshStats() {
@@ -114,20 +120,26 @@ export async function startServer({ port = Number(process.env.PORT || 8080), hos
 
   // ---------- tokens ----------
 
-  async function issueAccessToken(user, { expiresIn, expired = false } = {}) {
+  /**
+   * An HS256 access token for `user`. `expired`: iat 2 min and exp 1 min ago. `skewSeconds`: every time
+   * claim (iat, nbf, exp) shifted as if the issuing server's clock ran that far ahead. `signingKey`: sign
+   * with another key (a forged token). Every token is recorded in state.issuedTokens.
+   */
+  async function issueAccessToken(user, { expiresIn, expired = false, skewSeconds = 0, signingKey = secret } = {}) {
     const now = Math.floor(Date.now() / 1000);
     const ttl = expiresIn ?? state.faults.accessTtl;
-    const iat = expired ? now - 120 : now;
-    const exp = expired ? now - 60 : now + ttl;
-    const token = await new SignJWT({ scope: user.scope })
+    const iat = (expired ? now - 120 : now) + skewSeconds;
+    const exp = (expired ? now - 60 : now + ttl) + skewSeconds;
+    const jwt = new SignJWT({ scope: user.scope })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setIssuer(ISSUER)
       .setAudience(AUDIENCE)
       .setSubject(user.username)
       .setJti(randomUUID())
       .setIssuedAt(iat)
-      .setExpirationTime(exp)
-      .sign(secret);
+      .setExpirationTime(exp);
+    if (skewSeconds) jwt.setNotBefore(iat);
+    const token = await jwt.sign(signingKey);
     state.issuedTokens.push(token);
     return { token, expiresIn: exp - now };
   }
@@ -306,12 +318,8 @@ export async function startServer({ port = Number(process.env.PORT || 8080), hos
     send(res, 200, { ok: true, revoked: Boolean(record) });
   }
 
-  async function handleProtected(req, res) {
-    state.stats.protectedCalls++;
-    const cors = corsHeaders(req);
-    // Read the body first so it is consumed whatever the outcome.
-    const bodyText = req.method === 'POST' ? await readBody(req) : null;
-    const header = req.headers.authorization;
+  /** Notes the Authorization header's fingerprint (never the token) in /api/stats. */
+  function recordAuthorization(header) {
     const seen = state.stats.headersSeen;
     if (header) {
       const [scheme, ...rest] = header.trim().split(/\s+/);
@@ -320,20 +328,22 @@ export async function startServer({ port = Number(process.env.PORT || 8080), hos
       seen.push('(none)');
     }
     if (seen.length > MAX_HEADERS_SEEN) seen.splice(0, seen.length - MAX_HEADERS_SEEN);
+  }
 
-    const unauthorized = (error, description, status = 401) => {
-      state.stats.unauthorized++;
-      return send(res, status, { error: error || 'unauthorized', error_description: description || 'a bearer token is required' },
-        { ...cors, 'WWW-Authenticate': bearerChallenge(error, description) });
-    };
-
+  /**
+   * Checks the request's bearer JWT the way every protected route does. Resolves to `{ payload }`, or to
+   * `{ error, description }` (the Bearer error for a 401; `error: null` when no bearer token was sent).
+   * `audience` lets a route be "misconfigured" for another API.
+   */
+  async function verifyBearer(req, { audience = AUDIENCE } = {}) {
+    const header = req.headers.authorization;
     const m = header && /^Bearer[ ]+([A-Za-z0-9\-._~+/]+=*)\s*$/i.exec(header);
-    if (!header || !/^bearer\b/i.test(header.trim())) return unauthorized(null, null);
-    if (!m) return unauthorized('invalid_token', 'malformed bearer token');
-    if (state.faults.rejectAllTokens) return unauthorized('invalid_token', 'all tokens are rejected (fault switch)');
-    let payload;
+    if (!header || !/^bearer\b/i.test(header.trim())) return { error: null, description: null };
+    if (!m) return { error: 'invalid_token', description: 'malformed bearer token' };
+    if (state.faults.rejectAllTokens) return { error: 'invalid_token', description: 'all tokens are rejected (fault switch)' };
     try {
-      ({ payload } = await jwtVerify(m[1], secret, { issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'] }));
+      const { payload } = await jwtVerify(m[1], secret, { issuer: ISSUER, audience, algorithms: ['HS256'] });
+      return { payload };
     } catch (e) {
       let description = 'the access token is invalid';
       if (e instanceof joseErrors.JWTExpired) description = 'the access token expired';
@@ -341,8 +351,31 @@ export async function startServer({ port = Number(process.env.PORT || 8080), hos
       else if (e instanceof joseErrors.JWTClaimValidationFailed) description = `claim "${e.claim}" check failed`;
       else if (e instanceof joseErrors.JOSEAlgNotAllowed) description = 'algorithm not allowed';
       else if (e instanceof joseErrors.JWSInvalid || e instanceof joseErrors.JWTInvalid || e instanceof joseErrors.JOSEError) description = 'malformed token';
-      return unauthorized('invalid_token', description);
+      return { error: 'invalid_token', description };
     }
+  }
+
+  /** Counts and sends a 401 with a Bearer challenge (or none / another scheme via `challenge`). */
+  function sendUnauthorized(res, headers, error, description, challenge = bearerChallenge(error, description)) {
+    state.stats.unauthorized++;
+    send(res, 401, { error: error || 'unauthorized', error_description: description || 'a bearer token is required' },
+      { ...headers, ...(challenge ? { 'WWW-Authenticate': challenge } : {}) });
+  }
+
+  /** The server's clock as the fault switch `clockSkew` says it reads (an HTTP date). */
+  function skewedDateHeader() {
+    const skew = state.faults.clockSkew || 0;
+    return skew ? { Date: new Date(Date.now() + skew * 1000).toUTCString() } : {};
+  }
+
+  async function handleProtected(req, res) {
+    state.stats.protectedCalls++;
+    const headers = { ...corsHeaders(req), ...skewedDateHeader() };
+    // Read the body first so it is consumed whatever the outcome.
+    const bodyText = req.method === 'POST' ? await readBody(req) : null;
+    recordAuthorization(req.headers.authorization);
+    const { payload, error, description } = await verifyBearer(req);
+    if (!payload) return sendUnauthorized(res, headers, error, description);
     send(res, 200, {
       ok: true,
       user: payload.sub,
@@ -351,7 +384,63 @@ export async function startServer({ port = Number(process.env.PORT || 8080), hos
       receivedBody: bodyText,
       tokenExpiresAt: new Date(payload.exp * 1000).toISOString(),
       at: new Date().toISOString(),
-    }, cors);
+    }, headers);
+  }
+
+  // ---------- cause endpoints (the page's "Diagnose a 401" card) ----------
+
+  /** A valid token, but this API needs the `admin` scope, which the demo user never has: 403. */
+  async function handleAdminData(req, res) {
+    state.stats.protectedCalls++;
+    const headers = corsHeaders(req);
+    recordAuthorization(req.headers.authorization);
+    const { payload, error, description } = await verifyBearer(req);
+    if (!payload) return sendUnauthorized(res, headers, error, description);
+    const granted = String(payload.scope || '').split(/\s+/);
+    if (!granted.includes('admin')) {
+      return send(res, 403, { error: 'insufficient_scope', error_description: 'this API needs the "admin" scope', scope: 'admin' },
+        { ...headers, 'WWW-Authenticate': `Bearer realm="${REALM}", error="insufficient_scope", scope="admin"` });
+    }
+    send(res, 200, { ok: true, user: payload.sub, scope: payload.scope, admin: true }, headers);
+  }
+
+  /** A legacy route whose middleware only knows HTTP Basic: every bearer token gets a Basic challenge. */
+  async function handleBasicOnly(req, res) {
+    state.stats.protectedCalls++;
+    recordAuthorization(req.headers.authorization);
+    sendUnauthorized(res, corsHeaders(req), 'unauthorized', 'this legacy route only accepts HTTP Basic credentials', 'Basic realm="legacy"');
+  }
+
+  /**
+   * A route whose auth middleware is misconfigured (it checks the audience of another API) and answers
+   * 401 without saying why: no WWW-Authenticate, a bare text body.
+   */
+  async function handleSilent401(req, res) {
+    state.stats.protectedCalls++;
+    recordAuthorization(req.headers.authorization);
+    const { payload } = await verifyBearer(req, { audience: 'authfetch-legacy-api' });
+    if (payload) return send(res, 200, { ok: true, user: payload.sub }, corsHeaders(req));
+    state.stats.unauthorized++;
+    send(res, 401, 'Unauthorized', { ...corsHeaders(req), 'Content-Type': 'text/plain; charset=utf-8' });
+  }
+
+  /**
+   * The partner API on the second origin: proper CORS (preflight allows Authorization, errors carry
+   * Access-Control-Allow-Origin) but no Access-Control-Expose-Headers, so the page cannot read the
+   * WWW-Authenticate of its 401 (it expects another audience, so every demo token gets one).
+   */
+  async function handleCorsHidden(req, res) {
+    state.stats.protectedCalls++;
+    const { 'Access-Control-Expose-Headers': _hidden, ...headers } = corsHeaders(req);
+    recordAuthorization(req.headers.authorization);
+    const { payload, error, description } = await verifyBearer(req, { audience: 'authfetch-partner-api' });
+    if (!payload) return sendUnauthorized(res, headers, error, description);
+    send(res, 200, { ok: true, user: payload.sub }, headers);
+  }
+
+  /** Only reached without Authorization: the preflight of a request with it fails (see the router). */
+  async function handleCorsBroken(req, res) {
+    return handleProtected(req, res);
   }
 
   async function handleFaults(req, res) {
@@ -369,6 +458,11 @@ export async function startServer({ port = Number(process.env.PORT || 8080), hos
         next.slowMs = Math.floor(n);
       }
       if ('rejectAllTokens' in body) next.rejectAllTokens = Boolean(body.rejectAllTokens);
+      if ('clockSkew' in body) {
+        const n = body.clockSkew === null ? 0 : Number(body.clockSkew);
+        if (!Number.isFinite(n) || Math.abs(n) > MAX_SKEW_S) throw new HttpError(400, { error: 'invalid_request', error_description: `clockSkew must be -${MAX_SKEW_S}..${MAX_SKEW_S} seconds` });
+        next.clockSkew = Math.trunc(n);
+      }
       if ('accessTtl' in body) {
         if (body.accessTtl === null) next.accessTtl = state.baseAccessTtl;
         else {
@@ -453,6 +547,24 @@ export async function startServer({ port = Number(process.env.PORT || 8080), hos
     try { url = new URL(req.url, 'http://localhost'); } catch { throw new HttpError(400, { error: 'bad_request' }); }
     const p = url.pathname;
     if (p.startsWith('/api/')) {
+      if (req.method === 'OPTIONS' && p === '/api/cors-broken') {
+        // A preflight that forgets Access-Control-Allow-Headers: Authorization, so the browser blocks
+        // the real request (the page sees a TypeError).
+        return send(res, 204, null, {
+          ...corsHeaders(req),
+          'Access-Control-Allow-Methods': 'GET, POST',
+          'Access-Control-Allow-Headers': 'Content-Type',
+        });
+      }
+      if (req.method === 'OPTIONS' && p === '/api/cors-hidden') {
+        const { 'Access-Control-Expose-Headers': _hidden, ...cors } = corsHeaders(req);
+        return send(res, 204, null, {
+          ...cors,
+          'Access-Control-Allow-Methods': 'GET, POST',
+          'Access-Control-Allow-Headers': 'Authorization, Content-Type',
+          'Access-Control-Max-Age': '600',
+        });
+      }
       if (req.method === 'OPTIONS') {
         return send(res, 204, null, {
           ...corsHeaders(req),
@@ -461,6 +573,7 @@ export async function startServer({ port = Number(process.env.PORT || 8080), hos
           'Access-Control-Max-Age': '600',
         });
       }
+      const get = (fn) => { if (req.method !== 'GET') throw new HttpError(405, { error: 'method_not_allowed' }, { Allow: 'GET' }); return fn(req, res); };
       const post = (fn) => { if (req.method !== 'POST') throw new HttpError(405, { error: 'method_not_allowed' }, { Allow: 'POST' }); return fn(req, res); };
       switch (p) {
         case '/api/login': return post(handleLogin);
@@ -473,6 +586,28 @@ export async function startServer({ port = Number(process.env.PORT || 8080), hos
           if (req.method !== 'GET') throw new HttpError(405, { error: 'method_not_allowed' }, { Allow: 'GET' });
           const { token } = await issueAccessToken(DEMO_USER, { expired: true });
           return send(res, 200, { accessToken: token });
+        }
+        case '/api/admin-data': return get(handleAdminData);
+        case '/api/basic-only': return get(handleBasicOnly);
+        case '/api/silent-401': return get(handleSilent401);
+        case '/api/cors-hidden': return get(handleCorsHidden);
+        case '/api/cors-broken': return get(handleCorsBroken);
+        case '/api/debug/forged-token': {
+          if (req.method !== 'GET') throw new HttpError(405, { error: 'method_not_allowed' }, { Allow: 'GET' });
+          // Same claims, signed with a key this server never trusted: "signature verification failed".
+          const { token } = await issueAccessToken(DEMO_USER, { signingKey: randomBytes(32) });
+          return send(res, 200, { accessToken: token });
+        }
+        case '/api/debug/skewed-token': {
+          if (req.method !== 'GET') throw new HttpError(405, { error: 'method_not_allowed' }, { Allow: 'GET' });
+          const raw = url.searchParams.get('seconds');
+          const seconds = raw === null ? 600 : Number(raw);
+          if (!Number.isInteger(seconds) || Math.abs(seconds) > MAX_SKEW_S) {
+            throw new HttpError(400, { error: 'invalid_request', error_description: `seconds must be an integer in -${MAX_SKEW_S}..${MAX_SKEW_S}` });
+          }
+          // As if the auth server's clock ran `seconds` ahead: iat and nbf lie in the future.
+          const { token } = await issueAccessToken(DEMO_USER, { skewSeconds: seconds });
+          return send(res, 200, { accessToken: token, skewSeconds: seconds });
         }
         case '/api/faults': return handleFaults(req, res);
         case '/api/stats':
