@@ -177,7 +177,7 @@ pub fn classify_response(facts: &ResponseFacts<'_>) -> Option<Diagnostic> {
         d.start("clock_skew", Level::Warn, " answered 401 and this computer's clock is ");
         push_duration(&mut d.message, skew.abs());
         d.message.push_str(if skew > 0.0 { " ahead of" } else { " behind" });
-        d.message.push_str(" the server's: the token's times only look valid here");
+        d.message.push_str(" the server's, so the token's times (exp, nbf, iat) read differently on each side");
         d.time_line("client clock", facts.now);
         if let Some(date) = facts.server_date {
             d.time_line("server Date header", date);
@@ -237,6 +237,22 @@ pub fn classify_response(facts: &ResponseFacts<'_>) -> Option<Diagnostic> {
         }
     }
     Some(d.finish(true))
+}
+
+/// Whether a new token could fix a 401 with this `WWW-Authenticate`: not when the server asks only for
+/// other schemes (Basic, DPoP…), nor when it says the request itself is malformed (`invalid_request`). No
+/// challenge, or an unreadable one, leaves the benefit of the doubt: many servers send none for an
+/// expired token.
+pub fn refresh_can_help(challenge: Option<&str>, scheme: &str) -> bool {
+    let Some(header) = challenge else { return true };
+    let parsed = challenge::parse(header);
+    if parsed.list.is_empty() {
+        return true;
+    }
+    match parsed.find(if scheme.is_empty() { "Bearer" } else { scheme }) {
+        None => false,
+        Some(bearer) => !matches!(bearer.bearer_error(), Some(BearerError::InvalidRequest | BearerError::InsufficientScope)),
+    }
 }
 
 /// Builds the diagnostic for a request that carried the token to another origin and failed with a
@@ -499,7 +515,7 @@ mod tests {
         skewed.server_date = Some(NOW + 300.0);
         let d = classify_response(&skewed);
         assert_eq!(d.as_ref().map(|d| d.code), Some("clock_skew"));
-        assert!(d.is_some_and(|d| d.message.contains("clock is 5 min behind the server's")));
+        assert!(d.is_some_and(|d| d.message.contains("clock is 5 min behind the server's, so the token's times (exp, nbf, iat) read differently on each side")));
         let mut small = f.clone();
         small.server_date = Some(NOW + 10.0);
         assert_eq!(code(&small), "token_not_yet_valid", "10 s is within tolerance");
@@ -583,6 +599,16 @@ mod tests {
         let d = classify_response(&f);
         assert_eq!(d.as_ref().map(|d| (d.code, d.level)), Some(("still_unauthorized", Level::Error)));
         assert!(d.is_some_and(|d| d.hint.contains("audience, issuer and signing secret")));
+    }
+
+    #[test]
+    fn a_refresh_cannot_help_another_scheme_or_a_malformed_request() {
+        assert!(refresh_can_help(None, "Bearer"));
+        assert!(refresh_can_help(Some(""), "Bearer"));
+        assert!(refresh_can_help(Some("Bearer error=\"invalid_token\""), "Bearer"));
+        assert!(refresh_can_help(Some("Basic realm=\"a\", Bearer realm=\"b\""), "Bearer"));
+        assert!(!refresh_can_help(Some("Basic realm=\"legacy\""), "Bearer"));
+        assert!(!refresh_can_help(Some("Bearer error=\"invalid_request\""), "Bearer"));
     }
 
     #[test]

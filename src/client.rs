@@ -13,7 +13,7 @@ use web_sys::Response;
 
 use crate::config::StorageKind;
 use crate::tabs::{sync_name, with_lock, sleep, Locked, Tabs};
-use crate::classify::{classify_network_error, classify_response, NotSent, ResponseFacts, SentToken};
+use crate::classify::{classify_network_error, classify_response, refresh_can_help, NotSent, ResponseFacts, SentToken};
 use crate::diagnose::{Diagnostic, Level, RequestLine, TokenEvidence};
 use crate::error::Error;
 use crate::jwt::Claims;
@@ -174,15 +174,19 @@ impl Client {
     }
 
     fn stored(&self, cfg: &Config, key: &str) -> StoredValue {
+        let settings = &cfg.settings;
         if self.shares_across_tabs(cfg) {
-            let settings = &cfg.settings;
             self.tabs.connect(&settings.access_token_key, &settings.refresh_token_key);
             if let Some(overlay) = self.tabs.overlay() {
-                let published = if key == settings.access_token_key { overlay.access } else { overlay.refresh };
-                return StoredValue::from_raw(published.as_deref());
+                if self.store.read(settings.storage, &settings.refresh_token_key) == overlay.replaced {
+                    let published = if key == settings.access_token_key { overlay.access } else { overlay.refresh };
+                    return StoredValue::from_raw(published.as_deref());
+                }
+                // Storage has moved on (caught up, or written by someone else): it is the truth again.
+                self.tabs.forget();
             }
         }
-        StoredValue::from_raw(self.store.read(cfg.settings.storage, key).as_deref())
+        StoredValue::from_raw(self.store.read(settings.storage, key).as_deref())
     }
 
     /// Whether tokens live in localStorage, shared with the origin's other tabs.
@@ -190,15 +194,16 @@ impl Client {
         cfg.settings.storage == StorageKind::Local && self.store.label(StorageKind::Local) == StorageKind::Local.label()
     }
 
-    /// Tells other tabs the tokens now stored (after this tab wrote or cleared them).
-    fn publish_tokens(&self, cfg: &Config) {
+    /// Tells other tabs the tokens now stored (after this tab wrote or cleared them), replacing the
+    /// refresh token `replaced`.
+    fn publish_tokens(&self, cfg: &Config, replaced: Option<&str>) {
         if !self.shares_across_tabs(cfg) {
             return;
         }
         self.tabs.forget();
         let access = self.access_token(cfg).token().map(str::to_owned);
         let refresh = self.refresh_token(cfg);
-        self.tabs.publish(access.as_deref(), refresh.as_deref());
+        self.tabs.publish(access.as_deref(), refresh.as_deref(), replaced);
     }
 
     fn access_token(&self, cfg: &Config) -> StoredValue {
@@ -213,22 +218,24 @@ impl Client {
     pub fn set_tokens(&self, access: &str, refresh: Option<Option<&str>>) {
         let cfg = self.config();
         let settings = &cfg.settings;
+        let replaced = self.refresh_token(&cfg);
         self.store.write(settings.storage, &settings.access_token_key, access);
         match refresh {
             Some(Some(token)) => self.store.write(settings.storage, &settings.refresh_token_key, token),
             Some(None) => self.store.remove(settings.storage, &settings.refresh_token_key),
             None => {}
         }
-        self.publish_tokens(&cfg);
+        self.publish_tokens(&cfg, replaced.as_deref());
         self.flush_store_warning(&cfg);
     }
 
     /// Removes both tokens.
     pub fn clear_tokens(&self) {
         let cfg = self.config();
+        let replaced = self.refresh_token(&cfg);
         self.store.remove(cfg.settings.storage, &cfg.settings.access_token_key);
         self.store.remove(cfg.settings.storage, &cfg.settings.refresh_token_key);
-        self.publish_tokens(&cfg);
+        self.publish_tokens(&cfg, replaced.as_deref());
         self.flush_store_warning(&cfg);
     }
 
@@ -339,16 +346,19 @@ impl Client {
         }
 
         let mut credential = self.credential(cfg, out, &mut trace, true);
+        // At most one refresh per call: the one before sending, or the one after a 401.
+        let mut refreshed_before: Option<bool> = None;
         if let Credential::RefreshForMissing = credential {
             note(&mut trace, "refresh: no access token is stored but a refresh token is; refreshing before sending".into());
-            self.refresh_for(cfg, Trigger::Missing, out).await?;
+            refreshed_before = Some(self.refresh_for(cfg, Trigger::Missing, out).await?);
             credential = self.credential(cfg, out, &mut trace, false);
         } else if let Credential::Token(_, claims) = &credential {
             let has_refresh = self.refresh_token(cfg).is_some();
             if refresh::before_send(claims.as_ref(), now_ms() / 1000.0, cfg.settings.refresh_leeway, has_refresh) == BeforeSend::RefreshFirst {
-                note(&mut trace, "refresh: the token expires within refreshLeeway; refreshing before sending".into());
+                note(&mut trace, "refresh: the token expired or expires within refreshLeeway; refreshing before sending".into());
                 let refreshed = self.refresh_for(cfg, Trigger::Expiring, out).await?;
                 note(&mut trace, String::from("refresh: ") + if refreshed { "succeeded" } else { "failed; sending the current token" });
+                refreshed_before = Some(refreshed);
                 credential = self.credential(cfg, out, &mut None, false);
             }
         }
@@ -358,28 +368,51 @@ impl Client {
             Credential::RefreshForMissing => (None, Some(NotSentReason::NoToken(None))),
         };
         let sent_token = sent.as_ref().map(|(_, token)| token.as_str());
-        let response = self.send_observed(cfg, out, sent_token, &mut trace, "status").await?;
+        let sent_evidence = sent.as_ref().map(|(evidence, _)| evidence);
+        let response = match self.send_observed(cfg, out, sent_token, &mut trace, "status").await {
+            Ok(response) => response,
+            Err(error) => {
+                self.report_not_sent(cfg, out, not_sent.as_ref(), None);
+                return Err(error);
+            }
+        };
+        // A first attempt that carried a token just obtained counts as the retry after a refresh.
+        let fresh_token_rejected = refreshed_before == Some(true);
         if response.status() != 401 {
-            self.diagnose(cfg, out, &response, sent.as_ref().map(|(evidence, _)| evidence), not_sent, false, "");
+            self.report_not_sent(cfg, out, not_sent.as_ref(), Some(response.status()));
+            self.diagnose(cfg, out, &response, sent_evidence, None, false, "");
             return Ok(response);
         }
 
-        let decision = refresh::after_unauthorized(sent_token, self.access_token(cfg).token(), self.refresh_token(cfg).is_some(), false);
-        let (next_step, decision) = match decision {
+        let challenge = read_challenge(&response, &[]);
+        let outcome = refresh::after_unauthorized(
+            sent_token,
+            self.access_token(cfg).token(),
+            self.refresh_token(cfg).is_some(),
+            refreshed_before.is_some(),
+            refresh_can_help(challenge.as_deref(), &cfg.settings.scheme),
+        );
+        let (next_step, decision) = match outcome {
             AfterUnauthorized::RefreshThenRetry if !out.replayable => ("not retried: the body is a stream", None),
-            AfterUnauthorized::RefreshThenRetry => ("refreshing and retrying once", Some(decision)),
-            AfterUnauthorized::RetryWithStoredToken => ("retrying once with the newer stored token", Some(decision)),
+            AfterUnauthorized::RefreshThenRetry => ("refreshing and retrying once", Some(outcome)),
+            AfterUnauthorized::RetryWithStoredToken => ("retrying once with the newer stored token", Some(outcome)),
             AfterUnauthorized::GiveUp(GiveUpReason::NoRefreshToken) => ("no refresh token is stored, so it is returned as is", None),
-            AfterUnauthorized::GiveUp(_) => ("returned as is", None),
+            AfterUnauthorized::GiveUp(GiveUpReason::RefreshCannotHelp) => ("a new token cannot fix this, so it is returned as is", None),
+            AfterUnauthorized::GiveUp(GiveUpReason::AlreadyRefreshed) if fresh_token_rejected => ("returned to the caller", None),
+            AfterUnauthorized::GiveUp(GiveUpReason::AlreadyRefreshed) => ("this call already tried to refresh, so it is returned as is", None),
+            AfterUnauthorized::GiveUp(GiveUpReason::NoTokenSent) => ("returned as is", None),
         };
-        self.diagnose(cfg, out, &response, sent.as_ref().map(|(evidence, _)| evidence), not_sent, false, next_step);
+        self.diagnose(cfg, out, &response, sent_evidence, not_sent, fresh_token_rejected, next_step);
         let Some(decision) = decision else {
-            if sent.is_some() {
-                if out.replayable {
+            match outcome {
+                AfterUnauthorized::GiveUp(GiveUpReason::NoRefreshToken) => {
                     self.auth_failure(cfg, "no_refresh_token", "a 401 with no refresh token stored: the user must log in again", Some(401));
-                } else {
-                    self.report(cfg, &Diagnostic::body_not_replayable(&out.line));
                 }
+                AfterUnauthorized::GiveUp(GiveUpReason::AlreadyRefreshed) if fresh_token_rejected => {
+                    self.auth_failure(cfg, "still_unauthorized", "401 to a freshly refreshed token: the server rejects the tokens its refresh endpoint issues", Some(401));
+                }
+                AfterUnauthorized::RefreshThenRetry => self.report(cfg, &Diagnostic::body_not_replayable(&out.line)),
+                _ => {}
             }
             return Ok(response);
         };
@@ -399,12 +432,29 @@ impl Client {
         };
         note(&mut trace, String::from("retry: with token ") + &fingerprint(&retry_token));
         let retried = self.send_observed(cfg, out, Some(&retry_token), &mut trace, "retry status").await?;
-        let retry_evidence = SentToken { fingerprint: fingerprint(&retry_token), claims: Claims::from_token(&retry_token) };
+        let retry_evidence = SentToken { fingerprint: fingerprint(&retry_token), claims: self.claims_of(&retry_token) };
         self.diagnose(cfg, out, &retried, Some(&retry_evidence), None, true, "returned to the caller");
         if retried.status() == 401 {
             self.auth_failure(cfg, "still_unauthorized", "still 401 after a refresh: the server rejects freshly issued tokens", Some(401));
         }
         Ok(retried)
+    }
+
+    /// Reports a request that went out without a token because none is stored, when its response is not a
+    /// 401 (a 401 is explained by the classifier instead, so each request gets one warning, not two).
+    fn report_not_sent(&self, cfg: &Config, out: &Outgoing, not_sent: Option<&NotSentReason>, status: Option<u16>) {
+        let Some(NotSentReason::NoToken(placeholder)) = not_sent else { return };
+        if status == Some(401) {
+            return;
+        }
+        let settings = &cfg.settings;
+        let mut diagnostic = Diagnostic::no_token(&out.line, self.store.label(settings.storage), &settings.access_token_key, *placeholder);
+        diagnostic.status = status;
+        diagnostic.evidence.push(match status {
+            Some(status) => status_line("status", status),
+            None => String::from("status: none (the request failed)"),
+        });
+        self.report(cfg, &diagnostic);
     }
 
     /// Sends one attempt, notes its status in the trace and counts 401s; a network error that carried the
@@ -495,12 +545,10 @@ impl Client {
         match stored {
             StoredValue::Missing | StoredValue::Placeholder(_) if can_refresh && self.refresh_token(cfg).is_some() => Credential::RefreshForMissing,
             StoredValue::Missing => {
-                self.report(cfg, &Diagnostic::no_token(&out.line, storage, &settings.access_token_key, None));
                 note(trace, String::from("token: none in ") + storage);
                 Credential::Nothing(NotSentReason::NoToken(None))
             }
             StoredValue::Placeholder(text) => {
-                self.report(cfg, &Diagnostic::no_token(&out.line, storage, &settings.access_token_key, Some(text)));
                 note(trace, String::from("token: a placeholder text in ") + storage);
                 Credential::Nothing(NotSentReason::NoToken(Some(text)))
             }
@@ -549,6 +597,24 @@ impl Client {
         if diagnostic.level >= Level::Info {
             *self.last_diagnostic.borrow_mut() = Some(diagnostic);
         }
+    }
+
+    /// Reports an event of the refresh itself: its request line is the refresh endpoint, and its evidence
+    /// says which call it was for and which refresh token was sent (as a fingerprint).
+    fn report_refresh(&self, cfg: &Config, cause: &RequestLine, mut diagnostic: Diagnostic) {
+        let (_, url) = crate::request::resolve(&cfg.settings.refresh_url, self.page_origin.as_deref());
+        let mut evidence = Vec::with_capacity(diagnostic.evidence.len() + 3);
+        if cause.url != url {
+            evidence.push(String::from("for: ") + &cause.method + " " + &cause.url);
+        }
+        evidence.push(String::from("refresh endpoint: POST ") + &url);
+        if let Some(token) = self.refresh_token(cfg) {
+            evidence.push(String::from("refresh token stored: ") + &fingerprint(&token));
+        }
+        evidence.append(&mut diagnostic.evidence);
+        diagnostic.evidence = evidence;
+        diagnostic.request = RequestLine { method: "POST".into(), url };
+        self.report(cfg, &diagnostic);
     }
 
     /// The claims of `token`, decoded once per distinct token.
@@ -616,7 +682,7 @@ impl Client {
             reason.push_str(" under \"");
             reason.push_str(&settings.refresh_token_key);
             reason.push('"');
-            self.report(cfg, &Diagnostic::refresh_failed(line, &reason));
+            self.report_refresh(cfg, line, Diagnostic::refresh_failed(line, &reason));
             return false;
         };
         if !self.shares_across_tabs(cfg) {
@@ -641,11 +707,11 @@ impl Client {
             Locked::Ran(refreshed) => refreshed.as_bool().unwrap_or(false),
             Locked::Unavailable => self.refresh_with(cfg, trigger, line, refresh_token).await,
             Locked::TimedOut => {
-                self.report(cfg, &Diagnostic::refresh_failed(line, "another tab held the refresh lock longer than refreshTimeout; this tab did not refresh, to avoid presenting the same refresh token twice"));
+                self.report_refresh(cfg, line, Diagnostic::refresh_failed(line, "another tab held the refresh lock longer than refreshTimeout; this tab did not refresh, to avoid presenting the same refresh token twice"));
                 false
             }
             Locked::Failed(error) => {
-                self.report(cfg, &Diagnostic::refresh_failed(line, &(String::from("the refresh lock failed: ") + &describe_exception(&error))));
+                self.report_refresh(cfg, line, Diagnostic::refresh_failed(line, &(String::from("the refresh lock failed: ") + &describe_exception(&error))));
                 false
             }
         }
@@ -667,7 +733,7 @@ impl Client {
             let current = self.refresh_token(cfg);
             if current.as_deref() != Some(expected) {
                 if current.is_some() && self.access_token(cfg).token().is_some() {
-                    self.report(cfg, &Diagnostic::refresh_superseded(line, "was not needed"));
+                    self.report_refresh(cfg, line, Diagnostic::refresh_superseded(line, "was not needed"));
                     return Some(true);
                 }
                 if current.is_none() {
@@ -685,7 +751,7 @@ impl Client {
     async fn refresh_with(&self, cfg: &Config, trigger: Trigger, line: &RequestLine, refresh_token: String) -> bool {
         self.counts.bump(|counts| &mut counts.refreshes);
         let sent_evidence = self.access_token(cfg).token().map(|token| TokenEvidence::of(token, Claims::from_token(token).as_ref()));
-        self.report(cfg, &Diagnostic::refreshing(line, sent_evidence, trigger_phrase(trigger)));
+        self.report_refresh(cfg, line, Diagnostic::refreshing(line, sent_evidence, trigger_phrase(trigger)));
         let outcome = exchange(cfg, &refresh_token).await;
         if outcome.is_err() {
             self.counts.bump(|counts| &mut counts.refresh_failures);
@@ -695,53 +761,53 @@ impl Client {
         let still_current = self.refresh_token(cfg).as_deref() == Some(refresh_token.as_str());
         match outcome {
             Ok(tokens) if still_current => {
-                self.store_refreshed(cfg, trigger, line, &tokens);
+                self.store_refreshed(cfg, trigger, line, &tokens, &refresh_token);
                 true
             }
             Ok(_) if self.access_token(cfg).token().is_some() => {
-                self.report(cfg, &Diagnostic::refresh_superseded(line, "result was discarded"));
+                self.report_refresh(cfg, line, Diagnostic::refresh_superseded(line, "result was discarded"));
                 true
             }
             Ok(_) => {
-                self.report(cfg, &Diagnostic::refresh_failed(line, "the tokens were cleared while the refresh was in flight (logout), so its result was discarded"));
+                self.report_refresh(cfg, line, Diagnostic::refresh_failed(line, "the tokens were cleared while the refresh was in flight (logout), so its result was discarded"));
                 false
             }
             Err(failure @ RefreshFailure::Rejected { .. }) => {
                 let description = scrub(&failure.describe(), &[refresh_token.as_str()]);
                 if still_current {
                     self.clear_tokens();
-                    self.report(cfg, &Diagnostic::refresh_rejected(line, &description));
+                    self.report_refresh(cfg, line, Diagnostic::refresh_rejected(line, &description));
                     self.auth_failure(cfg, "refresh_rejected", &description, refresh_status(&failure));
                     false
                 } else {
                     // Another tab or the app stored newer tokens meanwhile: use them instead of logging out.
                     let newer = self.access_token(cfg).token().is_some();
                     if newer {
-                        self.report(cfg, &Diagnostic::refresh_superseded(line, "was rejected"));
+                        self.report_refresh(cfg, line, Diagnostic::refresh_superseded(line, "was rejected"));
                     }
                     newer
                 }
             }
             Err(failure) => {
                 let reason = scrub(&failure.describe(), &[refresh_token.as_str()]);
-                self.report(cfg, &Diagnostic::refresh_failed(line, &reason));
+                self.report_refresh(cfg, line, Diagnostic::refresh_failed(line, &reason));
                 false
             }
         }
     }
 
-    fn store_refreshed(&self, cfg: &Config, trigger: Trigger, line: &RequestLine, tokens: &TokenSet) {
+    fn store_refreshed(&self, cfg: &Config, trigger: Trigger, line: &RequestLine, tokens: &TokenSet, replaced: &str) {
         let settings = &cfg.settings;
         self.store.write(settings.storage, &settings.access_token_key, &tokens.access_token);
         if let Some(rotated) = &tokens.refresh_token {
             self.store.write(settings.storage, &settings.refresh_token_key, rotated);
         }
-        self.publish_tokens(cfg);
+        self.publish_tokens(cfg, Some(replaced));
         self.flush_store_warning(cfg);
         let claims = Claims::from_token(&tokens.access_token);
         let evidence = TokenEvidence::of(&tokens.access_token, claims.as_ref());
         let expires_at_ms = evidence.expires_at.map(|exp| exp * 1000.0).or_else(|| tokens.expires_in.map(|seconds| now_ms() + seconds * 1000.0));
-        self.report(cfg, &Diagnostic::refreshed(line, evidence.clone(), tokens.refresh_token.is_some()));
+        self.report_refresh(cfg, line, Diagnostic::refreshed(line, evidence.clone(), tokens.refresh_token.is_some()));
         if cfg.on_refresh.is_some() {
             let info = Object::new();
             set(&info, "trigger", &JsValue::from_str(trigger.name()));
@@ -783,7 +849,7 @@ fn aborted(signal: &web_sys::AbortSignal) -> Promise {
 
 fn trigger_phrase(trigger: Trigger) -> &'static str {
     match trigger {
-        Trigger::Expiring => "the access token expires within refreshLeeway",
+        Trigger::Expiring => "the access token expired, or expires within refreshLeeway",
         Trigger::Unauthorized => "the server answered 401",
         Trigger::Manual => "refresh() was called",
         Trigger::Missing => "no access token is stored, but a refresh token is",

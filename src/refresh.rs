@@ -202,21 +202,23 @@ pub enum AfterUnauthorized {
 pub enum GiveUpReason {
     /// The request carried no token, so there is nothing to refresh or retry.
     NoTokenSent,
-    /// This call already retried once: a second 401 means the server rejects even a fresh token.
-    AlreadyRetried,
+    /// This call already refreshed (before sending): a call gets at most one refresh.
+    AlreadyRefreshed,
+    /// The server's challenge says a new token would not help (another scheme, `invalid_request`).
+    RefreshCannotHelp,
     /// No refresh token is stored.
     NoRefreshToken,
 }
 
 /// Decides what follows a 401 on a request that sent `sent` (if anything), given the access token stored
-/// now, whether a refresh token exists, and whether this call already retried.
-pub fn after_unauthorized(sent: Option<&str>, stored_now: Option<&str>, has_refresh_token: bool, already_retried: bool) -> AfterUnauthorized {
+/// now, whether a refresh token exists, whether this call already refreshed, and whether the server's
+/// challenge leaves a refresh any chance of helping.
+pub fn after_unauthorized(sent: Option<&str>, stored_now: Option<&str>, has_refresh_token: bool, already_refreshed: bool, refresh_can_help: bool) -> AfterUnauthorized {
     let Some(sent) = sent else { return AfterUnauthorized::GiveUp(GiveUpReason::NoTokenSent) };
-    if already_retried {
-        return AfterUnauthorized::GiveUp(GiveUpReason::AlreadyRetried);
-    }
     match stored_now {
         Some(stored) if stored != sent && is_header_safe(stored) => AfterUnauthorized::RetryWithStoredToken,
+        _ if !refresh_can_help => AfterUnauthorized::GiveUp(GiveUpReason::RefreshCannotHelp),
+        _ if already_refreshed => AfterUnauthorized::GiveUp(GiveUpReason::AlreadyRefreshed),
         _ if has_refresh_token => AfterUnauthorized::RefreshThenRetry,
         _ => AfterUnauthorized::GiveUp(GiveUpReason::NoRefreshToken),
     }
@@ -344,16 +346,18 @@ mod tests {
 
     #[test]
     fn after_a_401_a_newer_stored_token_is_used_before_any_refresh() {
-        assert_eq!(after_unauthorized(Some("old"), Some("new"), true, false), AfterUnauthorized::RetryWithStoredToken);
-        assert_eq!(after_unauthorized(Some("old"), Some("old"), true, false), AfterUnauthorized::RefreshThenRetry);
-        assert_eq!(after_unauthorized(Some("old"), None, true, false), AfterUnauthorized::RefreshThenRetry);
+        assert_eq!(after_unauthorized(Some("old"), Some("new"), true, false, true), AfterUnauthorized::RetryWithStoredToken);
+        assert_eq!(after_unauthorized(Some("old"), Some("new"), true, true, false), AfterUnauthorized::RetryWithStoredToken);
+        assert_eq!(after_unauthorized(Some("old"), Some("old"), true, false, true), AfterUnauthorized::RefreshThenRetry);
+        assert_eq!(after_unauthorized(Some("old"), None, true, false, true), AfterUnauthorized::RefreshThenRetry);
     }
 
     #[test]
-    fn after_a_401_the_call_gives_up_without_a_token_a_refresh_token_or_a_retry_left() {
-        assert_eq!(after_unauthorized(None, Some("t"), true, false), AfterUnauthorized::GiveUp(GiveUpReason::NoTokenSent));
-        assert_eq!(after_unauthorized(Some("t"), Some("t"), false, false), AfterUnauthorized::GiveUp(GiveUpReason::NoRefreshToken));
-        assert_eq!(after_unauthorized(Some("t"), Some("u"), true, true), AfterUnauthorized::GiveUp(GiveUpReason::AlreadyRetried));
+    fn after_a_401_the_call_gives_up_without_a_token_a_refresh_token_or_a_refresh_left() {
+        assert_eq!(after_unauthorized(None, Some("t"), true, false, true), AfterUnauthorized::GiveUp(GiveUpReason::NoTokenSent));
+        assert_eq!(after_unauthorized(Some("t"), Some("t"), false, false, true), AfterUnauthorized::GiveUp(GiveUpReason::NoRefreshToken));
+        assert_eq!(after_unauthorized(Some("t"), Some("t"), true, true, true), AfterUnauthorized::GiveUp(GiveUpReason::AlreadyRefreshed), "one refresh per call");
+        assert_eq!(after_unauthorized(Some("t"), Some("t"), true, false, false), AfterUnauthorized::GiveUp(GiveUpReason::RefreshCannotHelp));
     }
 
     #[cfg(not(target_arch = "wasm32"))]

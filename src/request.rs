@@ -135,7 +135,7 @@ impl Outgoing {
 /// Anything else — a relative path without `/`, `//host`, backslashes, tabs or line breaks (which URL
 /// parsing treats specially), user info, unusual hosts — goes through the browser's own `URL` parser, so
 /// the origin checked is always the one the request will reach.
-fn resolve(url: &str, page_origin: Option<&str>) -> (Option<String>, String) {
+pub fn resolve(url: &str, page_origin: Option<&str>) -> (Option<String>, String) {
     let plain = url.bytes().all(|byte| (0x21..=0x7e).contains(&byte) && byte != b'\\');
     if plain {
         if let Some(page) = page_origin.filter(|page| *page != "null" && url.starts_with('/') && !url.starts_with("//")) {

@@ -15,8 +15,10 @@
 //!   message when storage still shows the old token;
 //! - `clearTokens()` publishes too, so a logout in one tab stops every tab from sending the old token at once.
 //!
-//! The published tokens form an *overlay*: for a few seconds it wins over what this tab reads from
-//! storage, until storage has caught up. A `BroadcastChannel` is same-origin only, like `localStorage`.
+//! The published tokens form an *overlay*: it wins over what this tab reads from storage only while storage
+//! still holds the refresh token the publisher replaced (storage lagging behind), and for a few seconds at
+//! most; any other stored value is newer than the message and wins. A `BroadcastChannel` is same-origin
+//! only, like `localStorage`.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -39,6 +41,9 @@ pub struct Overlay {
     pub access: Option<String>,
     /// The refresh token now in force.
     pub refresh: Option<String>,
+    /// The refresh token the publisher replaced. Published tokens win only while this tab's storage still
+    /// holds exactly that one (storage lagging behind); any other stored value is newer news.
+    pub replaced: Option<String>,
     received_ms: f64,
 }
 
@@ -125,7 +130,9 @@ impl Tabs {
             let text = |key: &str| Reflect::get(&data, &JsValue::from_str(key)).ok().and_then(|value| value.as_string());
             peers.set(true);
             match text("kind").as_deref() {
-                Some("tokens") => *overlay.borrow_mut() = Some(Overlay { access: text("access"), refresh: text("refresh"), received_ms: now_ms() }),
+                Some("tokens") => {
+                    *overlay.borrow_mut() = Some(Overlay { access: text("access"), refresh: text("refresh"), replaced: text("replaced"), received_ms: now_ms() });
+                }
                 // A tab that just connected asks who is there: answer, so it knows to coordinate.
                 Some("hello") => {
                     let _ = replies.post_message(&kind_message("here"));
@@ -157,8 +164,9 @@ impl Tabs {
         self.peers.get()
     }
 
-    /// Tells the other tabs which tokens are now in force (`None`: cleared).
-    pub fn publish(&self, access: Option<&str>, refresh: Option<&str>) {
+    /// Tells the other tabs which tokens are now in force (`None`: cleared), and which refresh token they
+    /// replace.
+    pub fn publish(&self, access: Option<&str>, refresh: Option<&str>, replaced: Option<&str>) {
         // This tab's own write is in its storage already; an overlay from before is out of date.
         *self.overlay.borrow_mut() = None;
         let channel = self.channel.borrow();
@@ -169,6 +177,9 @@ impl Tabs {
         }
         if let Some(refresh) = refresh {
             set(&message, "refresh", &JsValue::from_str(refresh));
+        }
+        if let Some(replaced) = replaced {
+            set(&message, "replaced", &JsValue::from_str(replaced));
         }
         // A closed or detached channel only means no other tab listens.
         let _ = channel.port.post_message(&message);

@@ -592,9 +592,14 @@ async fn a_request_without_a_token_warns_naming_the_storage_and_the_key() {
     let capture = capture_console();
     status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await;
     let lines = stop_capture(&capture);
-    assert!(lines.iter().any(|line| line.starts_with("groupCollapsed: %cauthfetch warn%c [authfetch] GET ") && line.contains("went out without a token: sessionStorage has no \"jwt\"")), "{lines:?}");
+    assert!(lines.iter().any(|line| line.starts_with("groupCollapsed: %cauthfetch warn%c [authfetch] GET ") && line.contains("answered 401 to a request without a token: sessionStorage has no \"jwt\"")), "{lines:?}");
     let codes: Vec<String> = recorded(&events).iter().filter_map(|event| text(event, "code")).collect();
-    assert_eq!(codes, vec!["no_token".to_string(), "no_token".to_string()], "the warning before sending, then the diagnosis of the 401");
+    assert_eq!(codes, vec!["no_token".to_string()], "one warning per request");
+    // A request without a token that succeeds anyway (a public endpoint) is still pointed out.
+    set(&server, "respond", js_sys::Function::new_with_args("req, url", "return new Response('public', { status: 200 })"));
+    status_of(client.fetch("/api/public".into(), JsValue::UNDEFINED)).await;
+    let messages: Vec<String> = recorded(&events).iter().filter_map(|event| text(event, "message")).collect();
+    assert!(messages.last().is_some_and(|m| m.contains("/api/public went out without a token: sessionStorage has no \"jwt\"")), "{messages:?}");
     assert!(lines.iter().any(|line| line == "log: more: https://github.com/authfetch/authfetch#no_token"), "{lines:?}");
 }
 
@@ -1035,4 +1040,34 @@ async fn a_logout_written_straight_to_storage_by_other_code_wins_over_tokens_pub
     let _ = settle(Promise::from(logout_elsewhere.call0(&JsValue::NULL).unwrap_or(JsValue::UNDEFINED))).await;
     status_of(tab_a.fetch("/api/data".into(), JsValue::UNDEFINED)).await;
     assert_eq!(seen_auth(&server).last().cloned().flatten(), None, "tab A sent no token after the logout");
+}
+
+#[wasm_bindgen_test]
+async fn an_expired_token_whose_refresh_fails_gets_one_refresh_attempt_per_call_not_two() {
+    let server = fake_server();
+    set(&server, "refreshMode", "500");
+    let events = recorder();
+    let client = client(&server, &[("onDiagnostic", events.clone())]);
+    with_tokens(&client, &jwt(-60), Some("opaque-refresh-1"));
+    assert_eq!(status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await, 401);
+    assert_eq!(number(&server, "refreshCalls"), 1.0, "refreshed before sending; the 401 does not refresh again");
+    let failed = recorded(&events).iter().filter(|e| text(e, "code").as_deref() == Some("refresh_failed")).count();
+    assert_eq!(failed, 1);
+    let event = recorded(&events).into_iter().find(|e| text(e, "code").as_deref() == Some("refresh_failed")).unwrap_or(JsValue::NULL);
+    assert_eq!(text(&get(&event, "request"), "method").as_deref(), Some("POST"), "the refresh event is about the refresh request");
+    let evidence: Vec<String> = Array::from(&get(&event, "evidence")).iter().filter_map(|line| line.as_string()).collect();
+    assert!(evidence.iter().any(|line| line.starts_with("for: GET ") && line.ends_with("/api/data")), "{evidence:?}");
+    assert!(evidence.iter().any(|line| line.starts_with("refresh token stored: 16 chars #")), "{evidence:?}");
+}
+
+#[wasm_bindgen_test]
+async fn a_401_that_asks_for_another_scheme_is_not_refreshed() {
+    let server = fake_server();
+    set(&server, "respond", js_sys::Function::new_with_args("req, url", "if (url.pathname === '/api/basic') return new Response('', { status: 401, headers: { 'WWW-Authenticate': 'Basic realm=\"legacy\"' } })"));
+    let failures = recorder();
+    let client = client(&server, &[("onAuthFailure", failures.clone())]);
+    with_tokens(&client, "opaque-access-1", Some("opaque-refresh-1"));
+    assert_eq!(status_of(client.fetch("/api/basic".into(), init(&[("credentials", "omit".into())]))).await, 401);
+    assert_eq!(number(&server, "refreshCalls"), 0.0, "a new Bearer token cannot satisfy a Basic challenge");
+    assert!(recorded(&failures).is_empty(), "and it is not a reason to log the user out");
 }

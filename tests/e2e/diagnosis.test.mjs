@@ -26,17 +26,6 @@ const TEST_TIMEOUT = 30_000;
 const DOCS = 'https://github.com/authfetch/authfetch#';
 const DEFAULT_FAULTS = { refresh: 'ok', rejectAllTokens: false, clockSkew: 0 };
 
-/**
- * Library gaps found while writing these tests, kept visible as `todo` subtests (reported, not failing
- * the run) instead of being worked around. Each names the cause whose check it affects.
- */
-const KNOWN_GAPS = {
-  evidence: {
-    refresh_failed: 'Diagnostic::refresh_failed (src/diagnose.rs) has no evidence lines: no refresh URL, status or token fingerprints',
-    refresh_rejected: 'Diagnostic::refresh_rejected (src/diagnose.rs) has no evidence lines: no refresh URL, status or token fingerprints',
-  },
-};
-
 let envPromise = null;
 
 function env() {
@@ -147,7 +136,7 @@ async function runCause(t, { page, server, logs }, code) {
     assert.equal(e.badge, e.level, 'the level badge shows the level');
   }
   assert.ok(entries.some((e) => e.hint.trim().length > 0), `a ${code} entry shows a hint`);
-  await t.test(`${code}: the panel entry has evidence lines`, { todo: KNOWN_GAPS.evidence[code] }, () => {
+  await t.test(`${code}: the panel entry has evidence lines`, () => {
     assert.ok(entries.some((e) => e.evidence.length > 0 && e.evidence.every((line) => line.trim().length > 0)),
       `a ${code} entry lists evidence: ${JSON.stringify(entries)}`);
   });
