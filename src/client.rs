@@ -393,7 +393,7 @@ impl Client {
             refresh_can_help(challenge.as_deref(), &cfg.settings.scheme),
         );
         let (next_step, decision) = match outcome {
-            AfterUnauthorized::RefreshThenRetry if !out.replayable => ("not retried: the body is a stream", None),
+            AfterUnauthorized::RefreshThenRetry | AfterUnauthorized::RetryWithStoredToken if !out.replayable => ("not retried: the body is a stream", None),
             AfterUnauthorized::RefreshThenRetry => ("refreshing and retrying once", Some(outcome)),
             AfterUnauthorized::RetryWithStoredToken => ("retrying once with the newer stored token", Some(outcome)),
             AfterUnauthorized::GiveUp(GiveUpReason::NoRefreshToken) => ("no refresh token is stored, so it is returned as is", None),
@@ -411,7 +411,7 @@ impl Client {
                 AfterUnauthorized::GiveUp(GiveUpReason::AlreadyRefreshed) if fresh_token_rejected => {
                     self.auth_failure(cfg, "still_unauthorized", "401 to a freshly refreshed token: the server rejects the tokens its refresh endpoint issues", Some(401));
                 }
-                AfterUnauthorized::RefreshThenRetry => self.report(cfg, &Diagnostic::body_not_replayable(&out.line)),
+                AfterUnauthorized::RefreshThenRetry | AfterUnauthorized::RetryWithStoredToken => self.report(cfg, &Diagnostic::body_not_replayable(&out.line)),
                 _ => {}
             }
             return Ok(response);
@@ -821,6 +821,20 @@ impl Client {
     }
 }
 
+/// Awaits `promise` for at most `milliseconds`; on expiry aborts the request (through `controller`) and
+/// rejects with a `TimeoutError`.
+async fn within(milliseconds: u32, promise: &Promise, controller: &Rc<Option<web_sys::AbortController>>) -> Result<JsValue, JsValue> {
+    let controller = Rc::clone(controller);
+    let (deadline, timer) = crate::platform::timeout(milliseconds, move || {
+        if let Some(controller) = controller.as_ref() {
+            controller.abort();
+        }
+    });
+    let outcome = JsFuture::from(Promise::race(&Array::of2(promise, &deadline))).await;
+    timer.cancel();
+    outcome
+}
+
 /// How long past `refreshTimeout` a tab waits for another tab's refresh lock.
 const LOCK_GRACE_MS: u32 = 2_000;
 /// How long a tab that waited for the lock waits for the other tab's tokens to show.
@@ -909,26 +923,29 @@ async fn exchange(cfg: &Config, refresh_token: &str) -> Result<TokenSet, Refresh
     }
     let fetch = fetch_function(cfg).map_err(|error| RefreshFailure::transient(error.message().unwrap_or("no fetch function").to_owned()))?;
     let href = JsValue::from_str(&url.href());
-    let request = future_to_promise(async move {
-        let promise = fetch.call2(&js_sys::global(), &href, &init)?;
-        let response: Response = JsFuture::from(Promise::resolve(&promise)).await?.unchecked_into();
-        let status = response.status();
-        let text = JsFuture::from(response.text()?).await?;
-        Ok(Array::of2(&JsValue::from(status), &text).into())
-    });
-    let (deadline, timer) = crate::platform::timeout(settings.refresh_timeout, move || {
-        if let Some(controller) = controller {
-            controller.abort();
+    let request = fetch.call2(&js_sys::global(), &href, &init).map(|promise| Promise::resolve(&promise));
+    let request = match request {
+        Ok(request) => request,
+        Err(error) => return Err(RefreshFailure::transient(String::from("the refresh request could not be sent (") + &describe_exception(&error) + ")")),
+    };
+    // Two deadlines of refreshTimeout each: one for the response to start, one for its body. Once the
+    // server has answered, its reply is not abandoned at the first deadline: with rotating refresh tokens
+    // the server has already used up the old one, and dropping the new one would end the session.
+    let controller = Rc::new(controller);
+    let outcome = within(settings.refresh_timeout, &request, &controller).await;
+    let outcome = match outcome {
+        Ok(response) => {
+            let response: Response = response.unchecked_into();
+            let status = response.status();
+            match response.text() {
+                Ok(text) => within(settings.refresh_timeout, &text, &controller).await.map(|text| (status, text)),
+                Err(error) => Err(error),
+            }
         }
-    });
-    let outcome = JsFuture::from(Promise::race(&Array::of2(&request, &deadline))).await;
-    timer.cancel();
+        Err(error) => Err(error),
+    };
     match outcome {
-        Ok(pair) => {
-            let status = Reflect::get_u32(&pair, 0).ok().and_then(|value| value.as_f64()).unwrap_or(0.0) as u16;
-            let text = Reflect::get_u32(&pair, 1).ok().and_then(|value| value.as_string()).unwrap_or_default();
-            refresh::read_refresh_reply(settings.refresh_format, status, &text)
-        }
+        Ok((status, text)) => refresh::read_refresh_reply(settings.refresh_format, status, &text.as_string().unwrap_or_default()),
         Err(error) => {
             let described = describe_exception(&error);
             if described.starts_with("TimeoutError") || described.starts_with("AbortError") {

@@ -1071,3 +1071,21 @@ async fn a_401_that_asks_for_another_scheme_is_not_refreshed() {
     assert_eq!(number(&server, "refreshCalls"), 0.0, "a new Bearer token cannot satisfy a Basic challenge");
     assert!(recorded(&failures).is_empty(), "and it is not a reason to log the user out");
 }
+
+#[wasm_bindgen_test]
+async fn a_stream_body_is_not_resent_even_when_a_newer_token_is_already_stored() {
+    let server = fake_server();
+    let swap = js_sys::Function::new_with_args("r", "if (r.auth === 'Bearer old-token-value') localStorage.setItem('stream_access', 'opaque-access-1')");
+    set(&server, "onSeen", swap);
+    let events = recorder();
+    let client = client(&server, &[("storage", "local".into()), ("accessTokenKey", "stream_access".into()), ("onDiagnostic", events.clone())]);
+    with_tokens(&client, "old-token-value", None);
+    let request_init = init(&[("method", "POST".into()), ("body", stream_body("streamed")), ("duplex", "half".into())]);
+    if let Ok(response) = settle(client.fetch("/api/data".into(), request_init)).await {
+        assert_eq!(number(&response, "status"), 401.0);
+        let codes: Vec<String> = recorded(&events).iter().filter_map(|event| text(event, "code")).collect();
+        assert!(codes.contains(&"body_not_replayable".to_string()), "{codes:?}");
+    }
+    assert!(seen(&server).len() <= 1, "the used-up stream was not sent again");
+    client.clear_tokens();
+}
