@@ -37,8 +37,9 @@ if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $BINDGEN_V
   cargo install wasm-bindgen-cli --version "$BINDGEN_VERSION" --force
 fi
 
-# npm dev dependencies: binaryen (wasm-opt, which wasm-pack would otherwise download), jose, playwright-core.
-if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# npm dev dependencies: binaryen (wasm-opt, which wasm-pack would otherwise download), jose, playwright-core,
+# and for the package's consumer tests vite (a fresh Vite 7 app) and typescript (tsc on the declarations).
+if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -x node_modules/.bin/vite ] || [ ! -x node_modules/.bin/tsc ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm dev dependencies"
   npm ci --no-audit --no-fund --loglevel=error
 fi

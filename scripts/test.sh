@@ -44,6 +44,8 @@ printf '\n\033[1m== build pkg/ ==\033[0m\n'
 scripts/build.sh
 scripts/size.sh
 run_suite e2e node node --test tests/e2e/
+scripts/package.sh --no-build
+run_suite consumers node node --test tests/consumers/
 
 printf '\n'
 printf '%s\n' "${SUMMARY[@]}"
