@@ -36,6 +36,8 @@ run_suite() {
 printf '\n\033[1m== clippy ==\033[0m\n'
 cargo clippy --quiet --target wasm32-unknown-unknown --lib -- -D warnings
 cargo clippy --quiet --all-targets -- -D warnings
+printf '\n\033[1m== rustdoc (no missing docs, no broken links) ==\033[0m\n'
+RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps --target wasm32-unknown-unknown
 
 run_suite native cargo cargo test
 run_suite chromium cargo wasm-pack --log-level warn test --headless --chrome

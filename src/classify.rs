@@ -2,7 +2,7 @@
 //! the evidence and the fix.
 //!
 //! The seed of this project is an article on debugging 401s: missing or wrong headers, expired tokens, a
-//! refresh that never happened, misconfigured middleware, dev/prod differences. Each of those is a [`Cause`]
+//! refresh that never happened, misconfigured middleware, dev/prod differences. Each of those is a cause
 //! here with a stable code (the README's table explains each one), told apart from plain facts: what was
 //! stored, what was sent, the token's claims, the server's `WWW-Authenticate`, its `Date`, and whether the
 //! response came from another origin. Pure functions; the client gathers the facts.

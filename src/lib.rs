@@ -13,6 +13,8 @@
 //! refresh/retry decisions), [`challenge`] (`WWW-Authenticate`), [`classify`] (which cause a 401 or 403
 //! has), [`diagnose`] (events and messages),
 //! [`redact`] (fingerprints), [`token`] (stored values), [`config`] (options), [`json`], [`error`].
+//! From Rust, use [`Client`] (see [`api`]); from JavaScript, the exports in [`bindings`].
+//!
 //! The browser-facing modules move data: [`storage`], [`tabs`] (one refresh across tabs), [`platform`],
 //! [`report`], [`options`], [`request`] (one call's replayable request), [`client`]
 //! (the request pipeline), and [`bindings`], the only place with `#[wasm_bindgen]` exports.
@@ -20,6 +22,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
+pub mod api;
 pub mod bindings;
 pub mod challenge;
 pub mod classify;
@@ -40,5 +43,8 @@ pub mod storage;
 pub mod tabs;
 pub mod token;
 
-pub use client::Client;
+pub use api::{Client, ClientBuilder};
+pub use config::StorageKind;
+pub use diagnose::Level;
+pub use refresh::RefreshFormat;
 pub use error::{Error, ErrorCode};

@@ -73,12 +73,18 @@ impl Config {
                 _ => {}
             }
         }
+        config.finish(storage_given)
+    }
+
+    /// Completes validated settings and functions into a configuration: the storage default where there is
+    /// no page, the checks for runtimes without `location`, and the origin policy.
+    pub fn finish(mut self, storage_given: bool) -> Result<Config, Error> {
         if !storage_given && memory_by_default() {
-            config.settings.storage = StorageKind::Memory;
+            self.settings.storage = StorageKind::Memory;
         }
-        require_origin_free_settings(&config.settings)?;
-        config.policy = page_policy(config.settings.allowed_origins.clone());
-        Ok(config)
+        require_origin_free_settings(&self.settings)?;
+        self.policy = page_policy(self.settings.allowed_origins.clone());
+        Ok(self)
     }
 }
 

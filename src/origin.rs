@@ -4,7 +4,7 @@
 //! (by default the page's own origin): never to a CDN, an analytics endpoint or a pre-signed storage URL
 //! that happens to be fetched through the same client (RFC 6750 §5.3; axios #2855).
 
-/// Why a text is not an origin, as a phrase that completes "expected an origin like https://api.example.com, …".
+/// Why a text is not an origin, as a phrase that completes "expected an origin like `https://api.example.com`, …".
 pub type OriginError = &'static str;
 
 /// The serialized origin (`scheme://host[:port]`, lowercase, default port omitted) of an absolute http(s)

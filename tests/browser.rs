@@ -1089,3 +1089,30 @@ async fn a_stream_body_is_not_resent_even_when_a_newer_token_is_already_stored()
     assert!(seen(&server).len() <= 1, "the used-up stream was not sent again");
     client.clear_tokens();
 }
+
+// ---- the Rust API ---------------------------------------------------------------------------------
+
+#[wasm_bindgen_test]
+async fn the_rust_client_adds_the_header_refreshes_and_retries_like_the_javascript_one() {
+    let server = fake_server();
+    let fetch: js_sys::Function = get(&server, "fetch").unchecked_into();
+    let client = authfetch::Client::builder()
+        .storage(authfetch::StorageKind::Memory)
+        .log_level(authfetch::Level::Silent)
+        .fetch_function(fetch)
+        .build()
+        .unwrap_or_else(|error| panic!("{error}"));
+    assert!(client.set_tokens("stale-access-token", Some("opaque-refresh-1")).is_ok());
+    let response = client.fetch("/api/data").await.unwrap_or_else(|error| panic!("{error:?}"));
+    assert_eq!(response.status(), 200);
+    assert_eq!(seen_auth(&server), vec![Some("Bearer stale-access-token".to_string()), Some("Bearer opaque-access-2".to_string())]);
+    assert!(client.set_tokens("two words", None).is_err());
+}
+
+#[wasm_bindgen_test]
+fn the_rust_builder_reports_bad_options_with_the_same_messages() {
+    let error = authfetch::Client::builder().allowed_origins(["https://api.example.com/v1"]).refresh_leeway(-1.0).build().err();
+    let message = error.as_ref().and_then(authfetch::Error::message).unwrap_or_default().to_owned();
+    assert!(message.starts_with("option `allowedOrigins` must be origins like"), "{message}");
+    assert_eq!(error.and_then(|error| error.code()), Some(authfetch::ErrorCode::InvalidOptions));
+}
