@@ -609,6 +609,22 @@ export async function startServer({ port = Number(process.env.PORT || 8080), hos
           const { token } = await issueAccessToken(DEMO_USER, { skewSeconds: seconds });
           return send(res, 200, { accessToken: token, skewSeconds: seconds });
         }
+        case '/api/redirect': {
+          // 302 to /api/echo-auth on this origin (?to=same) or on the other one (?to=other: 127.0.0.1 <-> localhost),
+          // to show that a redirect never carries the Authorization header to another origin.
+          if (req.method !== 'GET') throw new HttpError(405, { error: 'method_not_allowed' }, { Allow: 'GET' });
+          const host = String(req.headers.host || '');
+          const port = host.includes(':') ? host.slice(host.lastIndexOf(':') + 1) : '80';
+          const other = host.startsWith('localhost') ? `127.0.0.1:${port}` : `localhost:${port}`;
+          const location = url.searchParams.get('to') === 'other' ? `http://${other}/api/echo-auth` : '/api/echo-auth';
+          return send(res, 302, null, { ...corsHeaders(req), Location: location });
+        }
+        case '/api/echo-auth': {
+          // What arrived: a fingerprint of the Authorization header (never the token), or null.
+          if (req.method !== 'GET') throw new HttpError(405, { error: 'method_not_allowed' }, { Allow: 'GET' });
+          const auth = req.headers.authorization;
+          return send(res, 200, { authorization: auth ? fingerprint(auth.replace(/^Bearer\s+/i, '')) : null, host: req.headers.host }, corsHeaders(req));
+        }
         case '/api/faults': return handleFaults(req, res);
         case '/api/stats':
           if (req.method !== 'GET') throw new HttpError(405, { error: 'method_not_allowed' }, { Allow: 'GET' });

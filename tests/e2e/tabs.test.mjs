@@ -140,3 +140,26 @@ test('a logout in one tab stops the other tab from sending the old token', { tim
     await context.close();
   }
 });
+
+test('a redirect never carries the token to another origin', { timeout: 60_000 }, async () => {
+  const { server, browser } = await env();
+  const { context, tabs } = await twoTabs(browser, server);
+  try {
+    await login(tabs[0]);
+    const echo = (to) => tabs[0].evaluate(async (target) => {
+      const res = await window.authfetchDemo.authFetch(`/api/redirect?to=${target}`);
+      return { status: res.status, redirected: res.redirected, body: await res.json() };
+    }, to);
+    const same = await echo('same');
+    assert.equal(same.status, 200);
+    assert.ok(same.redirected);
+    assert.match(String(same.body.authorization), /^\d+ chars #[0-9a-f]{8}$/, 'a same-origin redirect keeps the header (so the check below can see one)');
+    const other = await echo('other');
+    assert.equal(other.status, 200);
+    assert.ok(other.redirected);
+    assert.ok(other.body.host.startsWith('localhost'), `the request did reach the other origin: ${JSON.stringify(other.body)}`);
+    assert.equal(other.body.authorization, null, 'the other origin received no Authorization header');
+  } finally {
+    await context.close();
+  }
+});
