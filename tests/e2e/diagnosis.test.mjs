@@ -10,63 +10,17 @@
 //      AUTHFETCH_PKG_DIR=/other/pkg (default <repo>/pkg).
 // Never downloads a browser.
 
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { startServer, fingerprint } from '../../www/server.mjs';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const PKG_DIR = path.resolve(process.env.AUTHFETCH_PKG_DIR || path.join(ROOT, 'pkg'));
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+import { fingerprint } from '../../www/server.mjs';
+import { api, env, stats } from './harness.mjs';
 const STEP_TIMEOUT = 15_000;
 const TEST_TIMEOUT = 30_000;
 const DOCS = 'https://github.com/authfetch/authfetch#';
 const DEFAULT_FAULTS = { refresh: 'ok', rejectAllTokens: false, clockSkew: 0 };
 
-let envPromise = null;
-
-function env() {
-  envPromise ??= (async () => {
-    if (!existsSync(path.join(PKG_DIR, 'authfetch.js')) || !existsSync(path.join(PKG_DIR, 'authfetch_bg.wasm'))) {
-      throw new Error(`${path.join(PKG_DIR, 'authfetch.js')} (or authfetch_bg.wasm) is missing: build the package first with ` +
-        '`scripts/build.sh` in the repository root, then rerun `node --test tests/e2e/`.');
-    }
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`Chromium not found at ${CHROMIUM}; install it (apt-get install chromium) or set CHROMIUM=/path/to/chromium.`);
-    }
-    const server = await startServer({ port: 0, quiet: true, pkgDir: PKG_DIR });
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-        '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'],
-    });
-    return { server, browser };
-  })();
-  return envPromise;
-}
-
-after(async () => {
-  if (!envPromise) return;
-  const { server, browser } = await envPromise.catch(() => ({}));
-  await browser?.close().catch(() => {});
-  await server?.close().catch(() => {});
-});
-
 // ---------------------------------------------------------------------------
 // helpers
-
-async function api(server, p, body) {
-  const res = await fetch(server.url + p, body === undefined ? undefined : {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
-  });
-  return res.json();
-}
-
-const stats = (server) => api(server, '/api/stats');
 
 /** Fresh server counters and faults, a fresh browser context and the demo page, ready. */
 async function withPage(t, fn) {

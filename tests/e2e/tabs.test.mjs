@@ -6,50 +6,13 @@
 //
 //   scripts/build.sh && node --test tests/e2e/tabs.test.mjs
 
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { startServer } from '../../www/server.mjs';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const PKG_DIR = path.resolve(process.env.AUTHFETCH_PKG_DIR || path.join(ROOT, 'pkg'));
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+import { api, env, stats } from './harness.mjs';
 const ROUNDS = 8;
 const CALLS_PER_TAB = 6;
 
-let envPromise = null;
-function env() {
-  envPromise ??= (async () => {
-    if (!existsSync(path.join(PKG_DIR, 'authfetch_bg.wasm'))) {
-      throw new Error(`${PKG_DIR} has no authfetch_bg.wasm: build the package first with scripts/build.sh`);
-    }
-    const server = await startServer({ port: 0, quiet: true, pkgDir: PKG_DIR });
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-        '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'],
-    });
-    return { server, browser };
-  })();
-  return envPromise;
-}
-
-after(async () => {
-  if (!envPromise) return;
-  const { server, browser } = await envPromise.catch(() => ({}));
-  await browser?.close().catch(() => {});
-  await server?.close().catch(() => {});
-});
-
-async function post(server, p, body) {
-  const res = await fetch(server.url + p, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) });
-  return res.json();
-}
-const stats = async (server) => (await fetch(server.url + '/api/stats')).json();
+const post = (server, p, body) => api(server, p, body ?? {});
 
 /** Two demo tabs of one browser profile, ready. */
 async function twoTabs(browser, server) {
@@ -62,6 +25,16 @@ async function twoTabs(browser, server) {
     await tab.waitForFunction(() => document.body.dataset.ready === '1');
   }
   return { context, tabs, errors };
+}
+
+/**
+ * Waits until the second tab sees what the first tab's page code wrote to localStorage (login, spoiling):
+ * those writes bypass authfetch, so they reach the other tab only as fast as the browser propagates storage.
+ */
+async function sameStorage(tabs) {
+  const held = await tabs[0].evaluate(() => [localStorage.getItem('access_token'), localStorage.getItem('refresh_token')]);
+  await tabs[1].waitForFunction(([access, refresh]) => localStorage.getItem('access_token') === access
+    && localStorage.getItem('refresh_token') === refresh, held, { timeout: 5_000 });
 }
 
 /** Fires `count` concurrent authFetch calls in a tab and resolves to their statuses. */
@@ -103,6 +76,7 @@ for (const scenario of [
         await post(server, '/api/stats/reset');
         await login(tabs[0]);
         await scenario.spoil(tabs[0]);
+        await sameStorage(tabs);
         const [a, b] = await Promise.all([burst(tabs[0], CALLS_PER_TAB), burst(tabs[1], CALLS_PER_TAB)]);
         const s = await stats(server);
         const where = `round ${round}: ${JSON.stringify({ a, b, refreshCalls: s.refreshCalls, reuseDetected: s.reuseDetected, unauthorized: s.unauthorized })}`;
@@ -128,6 +102,7 @@ test('a logout in one tab stops the other tab from sending the old token', { tim
   try {
     await post(server, '/api/stats/reset');
     await login(tabs[0]);
+    await sameStorage(tabs);
     assert.deepEqual(await burst(tabs[1], 1), [200]);
     await tabs[0].evaluate(() => new window.authfetchDemo.AuthClient().clearTokens());
     // Tabs are separate processes: the logout reaches the other tab as a message a moment later.
