@@ -33,7 +33,8 @@ run_suite() {
   TOTAL_PASSED=$((TOTAL_PASSED + passed))
 }
 
-printf '\n\033[1m== clippy ==\033[0m\n'
+printf '\n\033[1m== rustfmt, clippy ==\033[0m\n'
+cargo fmt --check
 cargo clippy --quiet --target wasm32-unknown-unknown --lib -- -D warnings
 cargo clippy --quiet --all-targets -- -D warnings
 printf '\n\033[1m== rustdoc (no missing docs, no broken links) ==\033[0m\n'

@@ -220,7 +220,10 @@ impl Client {
     /// Stores tokens after login. `refresh: None` keeps the stored refresh token.
     pub fn set_tokens(&self, access: &str, refresh: Option<&str>) -> Result<(), Error> {
         if !is_header_safe(access) || refresh.is_some_and(|token| !is_header_safe(token)) {
-            return Err(Error::new(ErrorCode::InvalidArgument, "set_tokens: tokens must be non-empty strings of visible ASCII characters (no spaces or line breaks)"));
+            return Err(Error::new(
+                ErrorCode::InvalidArgument,
+                "set_tokens: tokens must be non-empty strings of visible ASCII characters (no spaces or line breaks)",
+            ));
         }
         self.core.set_tokens(access, refresh.map(Some));
         Ok(())

@@ -101,7 +101,12 @@ impl AuthClient {
         } else {
             match refresh.as_string().filter(|token| is_header_safe(token)) {
                 Some(token) => Some(Some(token)),
-                None => return Err(invalid_tokens("setTokens: `refreshToken` must be a non-empty string of visible ASCII characters, null to remove it, or absent to keep it").into_js()),
+                None => {
+                    return Err(invalid_tokens(
+                        "setTokens: `refreshToken` must be a non-empty string of visible ASCII characters, null to remove it, or absent to keep it",
+                    )
+                    .into_js())
+                }
             }
         };
         self.client.set_tokens(&access, refresh.as_ref().map(|token| token.as_deref()));

@@ -410,8 +410,7 @@ mod tests {
 
     #[test]
     fn a_quoted_comma_does_not_split_the_challenge() {
-        let parsed =
-            parse(r#"Bearer realm="a, b", error="invalid_token", error_description="The access token expired""#);
+        let parsed = parse(r#"Bearer realm="a, b", error="invalid_token", error_description="The access token expired""#);
         assert_eq!(parsed.list.len(), 1);
         let bearer = parsed.bearer();
         assert_eq!(bearer.and_then(Challenge::realm), Some("a, b"));
@@ -457,12 +456,9 @@ mod tests {
 
     #[test]
     fn a_padded_token68_is_not_mistaken_for_a_parameter() {
-        for (header, token) in [
-            ("Basic dXNlcjpwYXNz==", "dXNlcjpwYXNz=="),
-            ("Negotiate abc==", "abc=="),
-            ("Negotiate a/b+c=", "a/b+c="),
-            ("Negotiate abc  ", "abc"),
-        ] {
+        for (header, token) in
+            [("Basic dXNlcjpwYXNz==", "dXNlcjpwYXNz=="), ("Negotiate abc==", "abc=="), ("Negotiate a/b+c=", "a/b+c="), ("Negotiate abc  ", "abc")]
+        {
             let parsed = parse(header);
             assert_eq!(parsed.list.first().and_then(|c| c.token68.as_deref()), Some(token), "{header}");
             assert_eq!(params(parsed.list.first()), [], "{header}");
@@ -638,10 +634,7 @@ mod tests {
     fn other_bearer_error_codes_are_passed_through() {
         let parsed = parse("Bearer error=use_dpop_nonce, error_description=\"x\"");
         assert_eq!(parsed.bearer().and_then(Challenge::bearer_error), Some(BearerError::Other("use_dpop_nonce")));
-        assert_eq!(
-            parse("Bearer error=Invalid_Token").bearer().and_then(Challenge::bearer_error),
-            Some(BearerError::Other("Invalid_Token"))
-        );
+        assert_eq!(parse("Bearer error=Invalid_Token").bearer().and_then(Challenge::bearer_error), Some(BearerError::Other("Invalid_Token")));
         assert_eq!(parse("Bearer").bearer().and_then(Challenge::bearer_error), None);
     }
 }
@@ -667,11 +660,8 @@ mod properties {
     }
 
     fn piece() -> impl Strategy<Value = String> {
-        prop::sample::select(vec![
-            "Bearer", "basic", " ", "\t", ",", "=", "==", "\"", "\\", "realm", "a/b", "x", "é", "✓", ", ,", "error=\"",
-            "\\\"",
-        ])
-        .prop_map(String::from)
+        prop::sample::select(vec!["Bearer", "basic", " ", "\t", ",", "=", "==", "\"", "\\", "realm", "a/b", "x", "é", "✓", ", ,", "error=\"", "\\\""])
+            .prop_map(String::from)
     }
 
     fn quoted(value: &str) -> String {
@@ -693,11 +683,12 @@ mod properties {
     type Param = (String, String, bool, &'static str, &'static str);
 
     fn param() -> impl Strategy<Value = Param> {
-        ("[a-zA-Z][a-zA-Z0-9_-]{0,8}", any::<String>(), "[A-Za-z0-9._~!#$%&'*+^`|-]{1,10}", any::<bool>(), ws(), ws())
-            .prop_map(|(name, text, token, use_quotes, before, after)| {
+        ("[a-zA-Z][a-zA-Z0-9_-]{0,8}", any::<String>(), "[A-Za-z0-9._~!#$%&'*+^`|-]{1,10}", any::<bool>(), ws(), ws()).prop_map(
+            |(name, text, token, use_quotes, before, after)| {
                 let value = if use_quotes { text } else { token };
                 (name, value, use_quotes, before, after)
-            })
+            },
+        )
     }
 
     proptest! {

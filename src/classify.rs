@@ -223,7 +223,11 @@ pub fn classify_response(facts: &ResponseFacts<'_>) -> Option<Diagnostic> {
             d.hint = "the server could not read the credentials: check headerName and scheme, and that the token is not also sent another way";
         }
         _ if facts.challenge.is_none() && facts.cross_origin => {
-            d.start("challenge_hidden", Level::Warn, " answered 401 with no readable WWW-Authenticate: it is a cross-origin response, and CORS hides that header unless the server exposes it");
+            d.start(
+                "challenge_hidden",
+                Level::Warn,
+                " answered 401 with no readable WWW-Authenticate: it is a cross-origin response, and CORS hides that header unless the server exposes it",
+            );
             d.hint = "on the API, add Access-Control-Expose-Headers: WWW-Authenticate so the reason can be read (and logged here)";
         }
         _ if facts.challenge.is_none() => {
@@ -268,7 +272,9 @@ pub fn classify_network_error(request: &RequestLine, carried_token: bool, cross_
     message.push_str(error);
     message.push_str(") while carrying Authorization to another origin: most likely CORS");
     let mut diagnostic = Diagnostic::new_with("cors_preflight", Level::Error, request, message, "on the API: answer the preflight (OPTIONS) without requiring auth; list Authorization in Access-Control-Allow-Headers (a * does not cover it); send Access-Control-Allow-Origin on error responses (401s too)");
-    diagnostic.evidence.push(String::from("the browser sends a preflight for any request with Authorization; a failed preflight or a 401 without CORS headers both surface as this TypeError"));
+    diagnostic.evidence.push(String::from(
+        "the browser sends a preflight for any request with Authorization; a failed preflight or a 401 without CORS headers both surface as this TypeError",
+    ));
     Some(diagnostic)
 }
 
@@ -364,7 +370,11 @@ impl<'a> Draft<'a> {
         evidence.append(&mut self.evidence);
         let mut diagnostic = Diagnostic::new_with(self.code, self.level, facts.request, self.message, self.hint);
         diagnostic.status = Some(facts.status);
-        diagnostic.token = facts.sent.map(|sent| TokenEvidence { fingerprint: sent.fingerprint.clone(), expires_at: sent.claims.as_ref().and_then(|c| c.exp), is_jwt: sent.claims.is_some() });
+        diagnostic.token = facts.sent.map(|sent| TokenEvidence {
+            fingerprint: sent.fingerprint.clone(),
+            expires_at: sent.claims.as_ref().and_then(|c| c.exp),
+            is_jwt: sent.claims.is_some(),
+        });
         diagnostic.challenge = facts.challenge.map(str::to_owned);
         diagnostic.evidence = evidence;
         diagnostic

@@ -153,7 +153,13 @@ fn push_number(out: &mut String, number: f64) {
     if fraction != 0 {
         out.push('.');
         let digits = [fraction / 100, fraction / 10 % 10, fraction % 10];
-        let keep = if fraction % 100 == 0 { 1 } else if fraction % 10 == 0 { 2 } else { 3 };
+        let keep = if fraction % 100 == 0 {
+            1
+        } else if fraction % 10 == 0 {
+            2
+        } else {
+            3
+        };
         for digit in digits.iter().take(keep) {
             crate::redact::push_decimal(out, *digit);
         }

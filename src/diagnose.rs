@@ -144,7 +144,8 @@ impl Diagnostic {
     pub fn token_not_sendable(request: &RequestLine, token: TokenEvidence) -> Diagnostic {
         let mut message = request_prefix(request);
         message.push_str(" went out without the token: the stored token contains characters a header cannot carry (spaces, line breaks or non-ASCII)");
-        let mut diagnostic = Diagnostic::new_with("token_not_sendable", Level::Warn, request, message, "store the raw token string exactly as the server issued it");
+        let mut diagnostic =
+            Diagnostic::new_with("token_not_sendable", Level::Warn, request, message, "store the raw token string exactly as the server issued it");
         diagnostic.token = Some(token);
         diagnostic
     }
@@ -157,7 +158,13 @@ impl Diagnostic {
         message.push_str(key);
         message.push_str("\" was sent after cleaning: ");
         message.push_str(note);
-        Diagnostic::new_with("token_cleaned", Level::Info, request, message, "store the token as a plain string (localStorage.setItem(key, token)), not JSON-encoded")
+        Diagnostic::new_with(
+            "token_cleaned",
+            Level::Info,
+            request,
+            message,
+            "store the token as a plain string (localStorage.setItem(key, token)), not JSON-encoded",
+        )
     }
 
     /// A refresh is starting (before sending because the token expires soon, or after a 401).
@@ -183,7 +190,13 @@ impl Diagnostic {
     pub fn refresh_rejected(request: &RequestLine, description: &str) -> Diagnostic {
         let mut message = description.to_owned();
         message.push_str("; both tokens were cleared and the original 401 returned");
-        Diagnostic::new_with("refresh_rejected", Level::Error, request, message, "the session is over (expired, revoked or reused refresh token): send the user to log in again")
+        Diagnostic::new_with(
+            "refresh_rejected",
+            Level::Error,
+            request,
+            message,
+            "the session is over (expired, revoked or reused refresh token): send the user to log in again",
+        )
     }
 
     /// The refresh failed for a reason that may pass: tokens were kept.
@@ -191,7 +204,13 @@ impl Diagnostic {
         let mut message = String::from("refresh failed: ");
         message.push_str(reason);
         message.push_str("; both tokens were kept");
-        Diagnostic::new_with("refresh_failed", Level::Warn, request, message, "check refreshUrl and the refresh endpoint (its status, its reply's JSON fields, CORS); the next call tries again")
+        Diagnostic::new_with(
+            "refresh_failed",
+            Level::Warn,
+            request,
+            message,
+            "check refreshUrl and the refresh endpoint (its status, its reply's JSON fields, CORS); the next call tries again",
+        )
     }
 
     /// A refresh was rejected or discarded, but newer tokens were stored meanwhile (by the app, or another
@@ -207,7 +226,13 @@ impl Diagnostic {
     pub fn body_not_replayable(request: &RequestLine) -> Diagnostic {
         let mut message = request_prefix(request);
         message.push_str(" answered 401 and was not retried: its body is a stream, which cannot be sent twice");
-        Diagnostic::new_with("body_not_replayable", Level::Warn, request, message, "pass the body as a string, Blob, ArrayBuffer, FormData or URLSearchParams to get a retry after refresh")
+        Diagnostic::new_with(
+            "body_not_replayable",
+            Level::Warn,
+            request,
+            message,
+            "pass the body as a string, Blob, ArrayBuffer, FormData or URLSearchParams to get a retry after refresh",
+        )
     }
 
     /// The whole event as console text: message, evidence lines, hint and the link to its explanation.

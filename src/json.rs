@@ -310,9 +310,29 @@ mod tests {
     #[test]
     fn invalid_documents_are_rejected_without_panicking() {
         for text in [
-            "", "{", "}", "[1,]", "{\"a\"}", "{\"a\":}", "{\"a\":1,}", "tru", "nul", "+1", ".5", "1 2", "\"abc",
-            "\"\\x\"", "\"\\u12\"", "\"\\ud800\"", "\"\\ud800\\u0041\"", "{\"a\":1}x", "\"tab\there\"", "NaN",
-            "1e999", "\\", "\u{0}",
+            "",
+            "{",
+            "}",
+            "[1,]",
+            "{\"a\"}",
+            "{\"a\":}",
+            "{\"a\":1,}",
+            "tru",
+            "nul",
+            "+1",
+            ".5",
+            "1 2",
+            "\"abc",
+            "\"\\x\"",
+            "\"\\u12\"",
+            "\"\\ud800\"",
+            "\"\\ud800\\u0041\"",
+            "{\"a\":1}x",
+            "\"tab\there\"",
+            "NaN",
+            "1e999",
+            "\\",
+            "\u{0}",
         ] {
             assert_eq!(Json::parse(text), None, "{text:?} should be rejected");
         }

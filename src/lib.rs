@@ -46,5 +46,5 @@ pub mod token;
 pub use api::{Client, ClientBuilder};
 pub use config::StorageKind;
 pub use diagnose::Level;
-pub use refresh::RefreshFormat;
 pub use error::{Error, ErrorCode};
+pub use refresh::RefreshFormat;

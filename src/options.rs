@@ -149,7 +149,8 @@ pub fn shape_of(value: &JsValue) -> OptionValue {
     } else if value.is_function() {
         OptionValue::Function
     } else if Array::is_array(value) {
-        let items: Vec<OptionValue> = Array::from(value).iter().map(|item| if Array::is_array(&item) { OptionValue::Other("an array") } else { shape_of(&item) }).collect();
+        let items: Vec<OptionValue> =
+            Array::from(value).iter().map(|item| if Array::is_array(&item) { OptionValue::Other("an array") } else { shape_of(&item) }).collect();
         OptionValue::List(items)
     } else if value.is_object() {
         OptionValue::Other("an object")

@@ -213,7 +213,13 @@ pub enum GiveUpReason {
 /// Decides what follows a 401 on a request that sent `sent` (if anything), given the access token stored
 /// now, whether a refresh token exists, whether this call already refreshed, and whether the server's
 /// challenge leaves a refresh any chance of helping.
-pub fn after_unauthorized(sent: Option<&str>, stored_now: Option<&str>, has_refresh_token: bool, already_refreshed: bool, refresh_can_help: bool) -> AfterUnauthorized {
+pub fn after_unauthorized(
+    sent: Option<&str>,
+    stored_now: Option<&str>,
+    has_refresh_token: bool,
+    already_refreshed: bool,
+    refresh_can_help: bool,
+) -> AfterUnauthorized {
     let Some(sent) = sent else { return AfterUnauthorized::GiveUp(GiveUpReason::NoTokenSent) };
     match stored_now {
         Some(stored) if stored != sent && is_header_safe(stored) => AfterUnauthorized::RetryWithStoredToken,
@@ -356,7 +362,11 @@ mod tests {
     fn after_a_401_the_call_gives_up_without_a_token_a_refresh_token_or_a_refresh_left() {
         assert_eq!(after_unauthorized(None, Some("t"), true, false, true), AfterUnauthorized::GiveUp(GiveUpReason::NoTokenSent));
         assert_eq!(after_unauthorized(Some("t"), Some("t"), false, false, true), AfterUnauthorized::GiveUp(GiveUpReason::NoRefreshToken));
-        assert_eq!(after_unauthorized(Some("t"), Some("t"), true, true, true), AfterUnauthorized::GiveUp(GiveUpReason::AlreadyRefreshed), "one refresh per call");
+        assert_eq!(
+            after_unauthorized(Some("t"), Some("t"), true, true, true),
+            AfterUnauthorized::GiveUp(GiveUpReason::AlreadyRefreshed),
+            "one refresh per call"
+        );
         assert_eq!(after_unauthorized(Some("t"), Some("t"), true, false, false), AfterUnauthorized::GiveUp(GiveUpReason::RefreshCannotHelp));
     }
 

@@ -162,9 +162,10 @@ pub fn resolve(url: &str, page_origin: Option<&str>) -> (Option<String>, String)
 
 /// The fetch function to use: the configured one, or the global one.
 pub fn fetch_function(cfg: &Config) -> Result<Function, Error> {
-    cfg.fetch.clone().or_else(global_fetch).ok_or_else(|| {
-        Error::new(ErrorCode::Unsupported, "no fetch function: this environment has no global fetch; pass one as the `fetch` option")
-    })
+    cfg.fetch
+        .clone()
+        .or_else(global_fetch)
+        .ok_or_else(|| Error::new(ErrorCode::Unsupported, "no fetch function: this environment has no global fetch; pass one as the `fetch` option"))
 }
 
 /// Calls `fetch(input, init)` and awaits it; a rejection is passed through unchanged.

@@ -131,7 +131,8 @@ impl Tabs {
             peers.set(true);
             match text("kind").as_deref() {
                 Some("tokens") => {
-                    *overlay.borrow_mut() = Some(Overlay { access: text("access"), refresh: text("refresh"), replaced: text("replaced"), received_ms: now_ms() });
+                    *overlay.borrow_mut() =
+                        Some(Overlay { access: text("access"), refresh: text("refresh"), replaced: text("replaced"), received_ms: now_ms() });
                 }
                 // A tab that just connected asks who is there: answer, so it knows to coordinate.
                 Some("hello") => {
@@ -156,7 +157,8 @@ impl Tabs {
             let _ = window.add_event_listener_with_callback("storage", listener.as_ref().unchecked_ref());
             listener
         });
-        *self.channel.borrow_mut() = Some(Channel { access_key: access_key.to_owned(), refresh_key: refresh_key.to_owned(), port, _listener: listener, storage_listener });
+        *self.channel.borrow_mut() =
+            Some(Channel { access_key: access_key.to_owned(), refresh_key: refresh_key.to_owned(), port, _listener: listener, storage_listener });
     }
 
     /// Whether another tab sharing these keys has shown itself on the channel.

@@ -451,7 +451,8 @@ async fn a_transient_refresh_failure_keeps_both_tokens_and_returns_the_original_
         let client = client(&server, &[("onDiagnostic", events.clone()), ("refreshTimeout", 200.into())]);
         with_tokens(&client, "stale-access-token", Some("opaque-refresh-1"));
         assert_eq!(status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await, 401, "{mode}");
-        let failed: Vec<String> = recorded(&events).iter().filter(|e| text(e, "code").as_deref() == Some("refresh_failed")).filter_map(|e| text(e, "message")).collect();
+        let failed: Vec<String> =
+            recorded(&events).iter().filter(|e| text(e, "code").as_deref() == Some("refresh_failed")).filter_map(|e| text(e, "message")).collect();
         assert_eq!(failed.len(), 1, "{mode}: {failed:?}");
         // The tokens are still there: the next call sends the same token and refreshes with the same refresh token.
         set(&server, "refreshMode", "ok");
@@ -468,12 +469,10 @@ async fn a_transient_refresh_failure_keeps_both_tokens_and_returns_the_original_
 async fn the_oauth2_format_posts_a_form_and_a_rotated_refresh_token_replaces_the_old_one() {
     let server = fake_server();
     let refreshes = recorder();
-    let client = client(&server, &[
-        ("refreshFormat", "oauth2".into()),
-        ("refreshUrl", "/oauth/token".into()),
-        ("clientId", "web app".into()),
-        ("onRefresh", refreshes.clone()),
-    ]);
+    let client = client(
+        &server,
+        &[("refreshFormat", "oauth2".into()), ("refreshUrl", "/oauth/token".into()), ("clientId", "web app".into()), ("onRefresh", refreshes.clone())],
+    );
     with_tokens(&client, "stale-access-token", Some("opaque-refresh-1"));
     assert_eq!(status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await, 200);
     let bodies: Vec<String> = Array::from(&get(&server, "refreshBodies")).iter().filter_map(|b| b.as_string()).collect();
@@ -592,7 +591,11 @@ async fn a_request_without_a_token_warns_naming_the_storage_and_the_key() {
     let capture = capture_console();
     status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await;
     let lines = stop_capture(&capture);
-    assert!(lines.iter().any(|line| line.starts_with("groupCollapsed: %cauthfetch warn%c [authfetch] GET ") && line.contains("answered 401 to a request without a token: sessionStorage has no \"jwt\"")), "{lines:?}");
+    assert!(
+        lines.iter().any(|line| line.starts_with("groupCollapsed: %cauthfetch warn%c [authfetch] GET ")
+            && line.contains("answered 401 to a request without a token: sessionStorage has no \"jwt\"")),
+        "{lines:?}"
+    );
     let codes: Vec<String> = recorded(&events).iter().filter_map(|event| text(event, "code")).collect();
     assert_eq!(codes, vec!["no_token".to_string()], "one warning per request");
     // A request without a token that succeeds anyway (a public endpoint) is still pointed out.
@@ -615,7 +618,10 @@ async fn every_401_is_explained_with_the_token_fingerprint_and_the_challenge_nev
     assert!(title.starts_with("groupCollapsed: %cauthfetch warn%c [authfetch] GET http"), "{lines:?}");
     assert!(title.contains("/api/data?page=2 answered 401 invalid_token: token expired; refreshing and retrying once"), "{title}");
     assert!(lines.iter().any(|line| line.starts_with("log: token sent: 25 chars #") && line.ends_with(", opaque")), "{lines:?}");
-    assert!(lines.iter().any(|line| line == "log: WWW-Authenticate: Bearer realm=\"test\", error=\"invalid_token\", error_description=\"token expired\""), "{lines:?}");
+    assert!(
+        lines.iter().any(|line| line == "log: WWW-Authenticate: Bearer realm=\"test\", error=\"invalid_token\", error_description=\"token expired\""),
+        "{lines:?}"
+    );
     assert_no_whole_token(&lines, &server);
     assert!(!lines.iter().any(|line| line.contains("stale-access-token-abcdef")));
 }
@@ -654,12 +660,15 @@ async fn a_missing_access_token_next_to_a_stored_refresh_token_is_refreshed_befo
     let _ = storage.remove_item("missing_access");
     let _ = storage.set_item("missing_refresh", "opaque-refresh-1");
     let refreshes = recorder();
-    let client = client(&server, &[
-        ("storage", "local".into()),
-        ("accessTokenKey", "missing_access".into()),
-        ("refreshTokenKey", "missing_refresh".into()),
-        ("onRefresh", refreshes.clone()),
-    ]);
+    let client = client(
+        &server,
+        &[
+            ("storage", "local".into()),
+            ("accessTokenKey", "missing_access".into()),
+            ("refreshTokenKey", "missing_refresh".into()),
+            ("onRefresh", refreshes.clone()),
+        ],
+    );
     assert_eq!(status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await, 200);
     assert_eq!(number(&server, "refreshCalls"), 1.0);
     assert_eq!(seen_auth(&server), vec![Some("Bearer opaque-access-2".to_string())], "no wasted 401");
@@ -743,11 +752,16 @@ async fn each_cause_of_a_401_or_403_gets_its_own_code_console_group_and_event() 
         let _ = settle(client.fetch(cause.url.into(), JsValue::UNDEFINED)).await;
         let lines = stop_capture(&capture);
         let events: Vec<JsValue> = recorded(&events);
-        let event = events.iter().find(|event| text(event, "code").as_deref() == Some(cause.code) && text(event, "message").is_some_and(|m| m.contains(cause.message)));
+        let event =
+            events.iter().find(|event| text(event, "code").as_deref() == Some(cause.code) && text(event, "message").is_some_and(|m| m.contains(cause.message)));
         let seen: Vec<(Option<String>, Option<String>)> = events.iter().map(|event| (text(event, "code"), text(event, "message"))).collect();
         let Some(event) = event else { panic!("{}: no event with this code containing {:?}; got {seen:?}", cause.code, cause.message) };
         assert!(!text(event, "hint").unwrap_or_default().is_empty(), "{}: a hint", cause.code);
-        assert!(lines.iter().any(|line| line.starts_with("groupCollapsed: %cauthfetch ") && line.contains(cause.message)), "{}: console group: {lines:?}", cause.code);
+        assert!(
+            lines.iter().any(|line| line.starts_with("groupCollapsed: %cauthfetch ") && line.contains(cause.message)),
+            "{}: console group: {lines:?}",
+            cause.code
+        );
         let link = String::from("log: more: https://github.com/authfetch/authfetch#") + cause.code;
         assert!(lines.iter().any(|line| *line == link), "{}: link to the explanation: {lines:?}", cause.code);
         if let Some(token) = &cause.token {
@@ -771,7 +785,10 @@ async fn state_reports_tokens_claims_counts_and_the_last_diagnostic_without_the_
     assert_eq!(get(&state, "isJwt"), JsValue::FALSE, "the refreshed token is opaque");
     assert_eq!(get(&state, "refreshInFlight"), JsValue::FALSE);
     let counts = get(&state, "counts");
-    assert_eq!((number(&counts, "requests"), number(&counts, "unauthorized"), number(&counts, "refreshes"), number(&counts, "refreshFailures")), (1.0, 1.0, 1.0, 0.0));
+    assert_eq!(
+        (number(&counts, "requests"), number(&counts, "unauthorized"), number(&counts, "refreshes"), number(&counts, "refreshFailures")),
+        (1.0, 1.0, 1.0, 0.0)
+    );
     assert_eq!(text(&get(&state, "lastDiagnostic"), "code").as_deref(), Some("refreshed"));
     let shown = js_sys::JSON::stringify(&state).ok().and_then(|json| json.as_string()).unwrap_or_default();
     assert!(!shown.contains("opaque-access-2") && !shown.contains("opaque-refresh"), "{shown}");
@@ -873,7 +890,9 @@ async fn odd_stored_values_are_cleaned_or_recognised_as_missing() {
     let storage = local_storage();
     let events = recorder();
     let client = client(&server, &[("storage", "local".into()), ("accessTokenKey", "odd_access".into()), ("onDiagnostic", events.clone())]);
-    for (stored, expected) in [("\"opaque-access-1\"", Some("Bearer opaque-access-1")), ("  opaque-access-1\n", Some("Bearer opaque-access-1")), ("undefined", None), ("null", None)] {
+    for (stored, expected) in
+        [("\"opaque-access-1\"", Some("Bearer opaque-access-1")), ("  opaque-access-1\n", Some("Bearer opaque-access-1")), ("undefined", None), ("null", None)]
+    {
         let _ = storage.set_item("odd_access", stored);
         status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await;
         assert_eq!(seen_auth(&server).last().cloned().flatten().as_deref(), expected, "{stored:?}");
@@ -928,7 +947,10 @@ async fn a_full_storage_quota_keeps_the_refreshed_tokens_in_memory_instead_of_lo
     let storage = local_storage();
     let _ = storage.set_item("quota_access", "stale-access-token");
     let _ = storage.set_item("quota_refresh", "opaque-refresh-1");
-    let client = client(&server, &[("storage", "local".into()), ("accessTokenKey", "quota_access".into()), ("refreshTokenKey", "quota_refresh".into()), ("logLevel", "silent".into())]);
+    let client = client(
+        &server,
+        &[("storage", "local".into()), ("accessTokenKey", "quota_access".into()), ("refreshTokenKey", "quota_refresh".into()), ("logLevel", "silent".into())],
+    );
     let restore = fill_quota();
     let first = status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await;
     let second = status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await;
@@ -1010,12 +1032,15 @@ async fn an_invalid_grant_right_after_another_tab_rotated_adopts_the_newer_token
         return new Response('{\"error\":\"invalid_grant\"}', { status: 400 }); }";
     set(&server, "respond", js_sys::Function::new_with_args("req, url", &(String::from("const s = this;") + rotate_elsewhere)).bind(&server));
     let failures = recorder();
-    let client = client(&server, &[
-        ("storage", "local".into()),
-        ("accessTokenKey", "race_access".into()),
-        ("refreshTokenKey", "race_refresh".into()),
-        ("onAuthFailure", failures.clone()),
-    ]);
+    let client = client(
+        &server,
+        &[
+            ("storage", "local".into()),
+            ("accessTokenKey", "race_access".into()),
+            ("refreshTokenKey", "race_refresh".into()),
+            ("onAuthFailure", failures.clone()),
+        ],
+    );
     assert_eq!(status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await, 200, "retried with the other tab's token");
     assert!(recorded(&failures).is_empty(), "no logout");
     assert_eq!(storage.get_item("race_refresh").ok().flatten().as_deref(), Some("other-tab-refresh"), "the newer tokens were kept");
@@ -1035,8 +1060,11 @@ async fn a_logout_written_straight_to_storage_by_other_code_wins_over_tokens_pub
     assert_eq!(status_of(tab_b.fetch("/api/data".into(), JsValue::UNDEFINED)).await, 200, "tab B refreshed and published the new tokens");
     // Another tab's app code logs out by clearing storage itself (no authfetch involved): tab A hears the
     // `storage` event and must not keep using the tokens B published a moment ago.
-    let logout_elsewhere = js_sys::Function::new_with_args("", "localStorage.removeItem('plain_access'); localStorage.removeItem('plain_refresh'); \
-        window.dispatchEvent(new StorageEvent('storage', { key: 'plain_access' })); return new Promise((r) => setTimeout(r, 20))");
+    let logout_elsewhere = js_sys::Function::new_with_args(
+        "",
+        "localStorage.removeItem('plain_access'); localStorage.removeItem('plain_refresh'); \
+        window.dispatchEvent(new StorageEvent('storage', { key: 'plain_access' })); return new Promise((r) => setTimeout(r, 20))",
+    );
     let _ = settle(Promise::from(logout_elsewhere.call0(&JsValue::NULL).unwrap_or(JsValue::UNDEFINED))).await;
     status_of(tab_a.fetch("/api/data".into(), JsValue::UNDEFINED)).await;
     assert_eq!(seen_auth(&server).last().cloned().flatten(), None, "tab A sent no token after the logout");
@@ -1063,7 +1091,14 @@ async fn an_expired_token_whose_refresh_fails_gets_one_refresh_attempt_per_call_
 #[wasm_bindgen_test]
 async fn a_401_that_asks_for_another_scheme_is_not_refreshed() {
     let server = fake_server();
-    set(&server, "respond", js_sys::Function::new_with_args("req, url", "if (url.pathname === '/api/basic') return new Response('', { status: 401, headers: { 'WWW-Authenticate': 'Basic realm=\"legacy\"' } })"));
+    set(
+        &server,
+        "respond",
+        js_sys::Function::new_with_args(
+            "req, url",
+            "if (url.pathname === '/api/basic') return new Response('', { status: 401, headers: { 'WWW-Authenticate': 'Basic realm=\"legacy\"' } })",
+        ),
+    );
     let failures = recorder();
     let client = client(&server, &[("onAuthFailure", failures.clone())]);
     with_tokens(&client, "opaque-access-1", Some("opaque-refresh-1"));
