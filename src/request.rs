@@ -126,7 +126,7 @@ impl Outgoing {
             Input::Request(request) => request.clone().map_err(Error::thrown)?.into(),
         };
         let response = call_fetch(cfg, &input, &self.init).await?;
-        Ok(response.unchecked_into())
+        as_response(response)
     }
 }
 
@@ -158,6 +158,23 @@ pub fn resolve(url: &str, page_origin: Option<&str>) -> (Option<String>, String)
     .ok();
     let origin = resolved.as_ref().map(web_sys::Url::origin).filter(|origin| origin != "null");
     (origin, resolved.map_or_else(|| url.to_owned(), |resolved| resolved.href()))
+}
+
+/// `value` as a `Response`, checked by shape (a `status` number and a `headers` object with `get`) rather
+/// than by `instanceof`, so Responses from another realm or a fetch polyfill pass; anything else is a
+/// named error instead of a crash deeper down.
+pub fn as_response(value: JsValue) -> Result<Response, Error> {
+    let status = Reflect::get(&value, &JsValue::from_str("status")).ok().and_then(|status| status.as_f64());
+    let headers = Reflect::get(&value, &JsValue::from_str("headers")).unwrap_or(JsValue::UNDEFINED);
+    let has_get = Reflect::get(&headers, &JsValue::from_str("get")).is_ok_and(|get| get.is_function());
+    if status.is_some() && has_get {
+        Ok(value.unchecked_into())
+    } else {
+        let mut message = String::from("the fetch function resolved to something that is not a Response (");
+        message.push_str(&crate::options::shape_of(&value).describe());
+        message.push_str("); a custom `fetch` option must return a promise of a Response");
+        Err(Error::new(ErrorCode::InvalidArgument, message))
+    }
 }
 
 /// The fetch function to use: the configured one, or the global one.

@@ -91,7 +91,7 @@ export function fakeServer() {
 // Expire every token issued so far (the server rotates its signing key, say).
 export function expireAll(s) { s.validTokens = new Set(); }
 
-export function options(server, extra) { return Object.assign({ fetch: server.fetch, storage: 'memory', logLevel: 'warn' }, extra || {}); }
+export function options(server, extra) { return Object.assign({ fetch: server ? server.fetch : undefined, storage: 'memory', logLevel: 'warn' }, extra || {}); }
 
 // Record everything printed to the console while a test runs.
 export function captureConsole() {
@@ -1150,4 +1150,20 @@ fn the_rust_builder_reports_bad_options_with_the_same_messages() {
     let message = error.as_ref().and_then(authfetch::Error::message).unwrap_or_default().to_owned();
     assert!(message.starts_with("option `allowedOrigins` must be origins like"), "{message}");
     assert_eq!(error.and_then(|error| error.code()), Some(authfetch::ErrorCode::InvalidOptions));
+}
+
+#[wasm_bindgen_test]
+async fn a_custom_fetch_that_resolves_to_something_else_than_a_response_gets_a_named_error_not_a_crash() {
+    let not_fetch = js_sys::Function::new_with_args("input, init", "return Promise.resolve({ ok: true })");
+    let client = client(&JsValue::NULL, &[("fetch", not_fetch.into())]);
+    let error = settle(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await.err().unwrap_or(JsValue::NULL);
+    let info = error_info(&error);
+    assert_eq!(text(&info, "name").as_deref(), Some("AuthFetchError"));
+    assert_eq!(text(&info, "code").as_deref(), Some("invalid_argument"));
+    assert!(text(&info, "message").is_some_and(|m| m.contains("not a Response")), "{:?}", text(&info, "message"));
+    // The module keeps working afterwards.
+    let server = fake_server();
+    let working = self::client(&server, &[]);
+    with_tokens(&working, "opaque-access-1", None);
+    assert_eq!(status_of(working.fetch("/api/data".into(), JsValue::UNDEFINED)).await, 200);
 }

@@ -9,7 +9,6 @@ use js_sys::{Array, Object, Promise, Reflect};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
-use web_sys::Response;
 
 use super::{Client, Trigger};
 use crate::diagnose::{Diagnostic, RequestLine, TokenEvidence};
@@ -304,7 +303,10 @@ async fn exchange(cfg: &Config, refresh_token: &str) -> Result<TokenSet, Refresh
     let outcome = within(settings.refresh_timeout, &request, &controller).await;
     let outcome = match outcome {
         Ok(response) => {
-            let response: Response = response.unchecked_into();
+            let response = match crate::request::as_response(response) {
+                Ok(response) => response,
+                Err(error) => return Err(RefreshFailure::transient(error.message().unwrap_or("not a Response").to_owned())),
+            };
             let status = response.status();
             match response.text() {
                 Ok(text) => within(settings.refresh_timeout, &text, &controller).await.map(|text| (status, text)),
