@@ -313,7 +313,7 @@ export interface DiagnosticEvent {
   evidence: string[];
 }
 /** Codes of authfetch's own errors. */
-export type AuthFetchErrorCode = 'invalid_options' | 'invalid_argument' | 'unsupported' | 'storage_error' | 'not_initialized';
+export type AuthFetchErrorCode = 'invalid_options' | 'invalid_argument' | 'unsupported' | 'not_initialized';
 /**
  * authfetch's own errors: an `Error` whose `name` is `'AuthFetchError'`, with a stable `code`. Errors that
  * `fetch` itself raises (network `TypeError`, `AbortError`) are passed through unchanged.

@@ -17,8 +17,6 @@ pub enum ErrorCode {
     InvalidArgument,
     /// The environment lacks something authfetch needs (no `fetch`, no global scope).
     Unsupported,
-    /// A storage operation failed.
-    Storage,
 }
 
 impl ErrorCode {
@@ -28,7 +26,6 @@ impl ErrorCode {
             ErrorCode::InvalidOptions => "invalid_options",
             ErrorCode::InvalidArgument => "invalid_argument",
             ErrorCode::Unsupported => "unsupported",
-            ErrorCode::Storage => "storage_error",
         }
     }
 }
