@@ -23,7 +23,7 @@ use crate::platform::{location, now_ms};
 use crate::redact::{fingerprint, scrub};
 use crate::refresh::{self, AfterUnauthorized, BeforeSend, GiveUpReason};
 use crate::report::{call_hook, console_group, emit, enabled, set};
-use crate::request::Outgoing;
+use crate::request::{Base, Outgoing};
 use crate::storage::{describe_exception, TokenStore};
 use crate::tabs::Tabs;
 use crate::token::{is_header_safe, StoredValue};
@@ -67,6 +67,9 @@ pub struct Client {
     tabs: Tabs,
     /// The origin of the page or worker (it never changes for a document).
     page_origin: Option<String>,
+    /// The base URL relative URLs resolved against last, with its origin (re-read on every call, parsed
+    /// only when it changed: a `<base href>` can be added or changed at any time).
+    base: RefCell<Option<Base>>,
     /// The last access token whose claims were read, and its claims (a JWT is decoded once, not per call).
     claims_cache: RefCell<Option<(String, Option<Claims>)>>,
 }
@@ -318,7 +321,8 @@ impl Client {
     pub async fn fetch(self: Rc<Self>, input: JsValue, init: JsValue) -> Result<Response, Error> {
         let cfg = self.config();
         let started = now_ms();
-        let mut out = Outgoing::prepare(&cfg, &input, &init, self.page_origin.as_deref())?;
+        let base = self.base();
+        let mut out = Outgoing::prepare(&cfg, &input, &init, base.as_ref(), self.page_origin.as_deref())?;
         let mut trace = enabled(cfg.settings.log_level, Level::Debug).then(Vec::new);
         let result = self.run(&cfg, &mut out, trace.as_mut()).await;
         if let Some(mut lines) = trace {
@@ -634,7 +638,7 @@ impl Client {
     /// Reports an event of the refresh itself: its request line is the refresh endpoint, and its evidence
     /// says which call it was for and which refresh token was sent (as a fingerprint).
     fn report_refresh(&self, cfg: &Config, cause: &RequestLine, mut diagnostic: Diagnostic) {
-        let (_, url) = crate::request::resolve(&cfg.settings.refresh_url, self.page_origin.as_deref());
+        let (_, url) = crate::request::resolve(&cfg.settings.refresh_url, self.base().as_ref());
         let mut evidence = Vec::with_capacity(diagnostic.evidence.len() + 3);
         if cause.url != url {
             evidence.push(String::from("for: ") + &cause.method + " " + &cause.url);
@@ -647,6 +651,16 @@ impl Client {
         diagnostic.evidence = evidence;
         diagnostic.request = RequestLine { method: "POST".into(), url };
         self.report(cfg, &diagnostic);
+    }
+
+    /// What relative URLs resolve against now.
+    fn base(&self) -> Option<Base> {
+        let href = crate::platform::base_url()?;
+        let mut cached = self.base.borrow_mut();
+        if !cached.as_ref().is_some_and(|base| base.href == href) {
+            *cached = Some(Base::new(href));
+        }
+        cached.clone()
     }
 
     /// The claims of `token`, decoded once per distinct token.

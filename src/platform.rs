@@ -39,6 +39,18 @@ pub fn location() -> Option<(String, String)> {
     Some((field("href")?, field("origin")?))
 }
 
+/// The URL relative request URLs resolve against, as `fetch` resolves them: the document's base URL
+/// (`document.baseURI`, which a `<base href>` changes) in a page, the location in a worker; `None` in Node.
+pub fn base_url() -> Option<String> {
+    let document = global_property("document");
+    if document.is_object() {
+        if let Some(base) = Reflect::get(&document, &JsValue::from_str("baseURI")).ok().and_then(|base| base.as_string()) {
+            return Some(base);
+        }
+    }
+    location().map(|(href, _)| href)
+}
+
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> f64 {
     js_sys::Date::now()

@@ -15,7 +15,7 @@ use crate::diagnose::RequestLine;
 use crate::error::{Error, ErrorCode};
 use crate::options::Config;
 use crate::origin::parse_origin;
-use crate::platform::{global_fetch, location};
+use crate::platform::global_fetch;
 use crate::report::set;
 
 /// The request as the caller gave it.
@@ -46,9 +46,9 @@ enum Input {
 }
 
 impl Outgoing {
-    /// Reads `fetch`-style arguments without consuming anything the retry will need. `page_origin` is the
-    /// origin of the page or worker, when there is one.
-    pub fn prepare(cfg: &Config, input: &JsValue, init: &JsValue, page_origin: Option<&str>) -> Result<Outgoing, Error> {
+    /// Reads `fetch`-style arguments without consuming anything the retry will need. `base` is what relative
+    /// URLs resolve against; `page_origin` the origin of the page or worker (for CORS), when there is one.
+    pub fn prepare(cfg: &Config, input: &JsValue, init: &JsValue, base: Option<&Base>, page_origin: Option<&str>) -> Result<Outgoing, Error> {
         let init = if init.is_undefined() || init.is_null() {
             Object::new()
         } else if init.is_object() {
@@ -88,7 +88,7 @@ impl Outgoing {
         };
         set(&init, "headers", &headers);
 
-        let (origin, href) = resolve(&url_text, page_origin);
+        let (origin, href) = resolve(&url_text, base);
         let cross_origin = match (&origin, page_origin) {
             (Some(origin), Some(page)) => origin != page,
             _ => false,
@@ -130,16 +130,34 @@ impl Outgoing {
     }
 }
 
-/// The origin and absolute URL of `url` as the browser will resolve it. Two common shapes are read
-/// directly: a path (`/api/x`) on the page's origin, and a plain absolute `http(s)://host[:port]/…`.
-/// Anything else — a relative path without `/`, `//host`, backslashes, tabs or line breaks (which URL
-/// parsing treats specially), user info, unusual hosts — goes through the browser's own `URL` parser, so
-/// the origin checked is always the one the request will reach.
-pub fn resolve(url: &str, page_origin: Option<&str>) -> (Option<String>, String) {
+/// What relative URLs resolve against: the base URL and, when it is http(s), its origin.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Base {
+    /// The base URL (`document.baseURI`, or the worker's location).
+    pub href: String,
+    /// Its origin, when it is an http(s) URL.
+    pub origin: Option<String>,
+}
+
+impl Base {
+    /// The base for `href`.
+    pub fn new(href: String) -> Base {
+        let origin = parse_origin(&href, true).ok();
+        Base { href, origin }
+    }
+}
+
+/// The origin and absolute URL of `url` as the browser will resolve it against `base`. Two common shapes
+/// are read directly: a path (`/api/x`) on the base URL's origin, and a plain absolute
+/// `http(s)://host[:port]/…`. Anything else — a relative path without `/`, `//host`, backslashes, tabs or
+/// line breaks (which URL parsing treats specially), user info, unusual hosts — goes through the browser's
+/// own `URL` parser, so the origin checked is always the one the request will reach (a `<base href>` on
+/// another origin included).
+pub fn resolve(url: &str, base: Option<&Base>) -> (Option<String>, String) {
     let plain = url.bytes().all(|byte| (0x21..=0x7e).contains(&byte) && byte != b'\\');
     if plain {
-        if let Some(page) = page_origin.filter(|page| *page != "null" && url.starts_with('/') && !url.starts_with("//")) {
-            return (Some(page.to_owned()), String::from(page) + url);
+        if let Some(origin) = base.and_then(|base| base.origin.as_deref()).filter(|_| url.starts_with('/') && !url.starts_with("//")) {
+            return (Some(origin.to_owned()), String::from(origin) + url);
         }
         let lower_scheme = url.get(..8).map(str::to_ascii_lowercase).unwrap_or_default();
         if lower_scheme.starts_with("http://") || lower_scheme.starts_with("https://") {
@@ -151,8 +169,8 @@ pub fn resolve(url: &str, page_origin: Option<&str>) -> (Option<String>, String)
             }
         }
     }
-    let resolved = match location() {
-        Some((href, _)) => web_sys::Url::new_with_base(url, &href),
+    let resolved = match base {
+        Some(base) => web_sys::Url::new_with_base(url, &base.href),
         None => web_sys::Url::new(url),
     }
     .ok();

@@ -1167,3 +1167,24 @@ async fn a_custom_fetch_that_resolves_to_something_else_than_a_response_gets_a_n
     with_tokens(&working, "opaque-access-1", None);
     assert_eq!(status_of(working.fetch("/api/data".into(), JsValue::UNDEFINED)).await, 200);
 }
+
+#[wasm_bindgen_test]
+async fn a_base_element_pointing_elsewhere_moves_relative_urls_and_the_token_does_not_follow() {
+    let server = fake_server();
+    let client = client(&server, &[]);
+    with_tokens(&client, "opaque-access-1", Some("opaque-refresh-1"));
+    let add_base = js_sys::Function::new_with_args(
+        "",
+        "const b = document.createElement('base'); b.href = 'https://cdn.example.com/'; b.id = 'test-base'; document.head.appendChild(b);",
+    );
+    let _ = add_base.call0(&JsValue::NULL);
+    let status = status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await;
+    let _ = js_sys::Function::new_with_args("", "document.getElementById('test-base').remove();").call0(&JsValue::NULL);
+    assert_eq!(status, 200, "the third party answered");
+    let request = seen(&server).pop().unwrap_or(JsValue::NULL);
+    assert_eq!(text(&request, "origin").as_deref(), Some("https://cdn.example.com"), "fetch resolved '/api/data' against the <base>");
+    assert_eq!(text(&request, "auth"), None, "and the token did not go there");
+    // With the <base> gone, the same call goes to the page's origin again, with the token.
+    assert_eq!(status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await, 200);
+    assert_eq!(seen_auth(&server).last().cloned().flatten().as_deref(), Some("Bearer opaque-access-1"));
+}

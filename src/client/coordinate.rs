@@ -15,7 +15,7 @@ use crate::diagnose::{Diagnostic, RequestLine, TokenEvidence};
 use crate::error::Error;
 use crate::jwt::Claims;
 use crate::options::Config;
-use crate::platform::{location, now_ms};
+use crate::platform::now_ms;
 use crate::redact::scrub;
 use crate::refresh::{self, RefreshFailure, TokenSet};
 use crate::report::{call_hook, set};
@@ -266,8 +266,8 @@ fn refresh_status(failure: &RefreshFailure) -> Option<u16> {
 /// Sends the refresh request and reads the reply, within `refreshTimeout`.
 async fn exchange(cfg: &Config, refresh_token: &str) -> Result<TokenSet, RefreshFailure> {
     let settings = &cfg.settings;
-    let url = match location() {
-        Some((href, _)) => web_sys::Url::new_with_base(&settings.refresh_url, &href),
+    let url = match crate::platform::base_url() {
+        Some(base) => web_sys::Url::new_with_base(&settings.refresh_url, &base),
         None => web_sys::Url::new(&settings.refresh_url),
     };
     let url = url.map_err(|_| {
