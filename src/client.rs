@@ -70,9 +70,14 @@ pub struct Client {
     /// The base URL relative URLs resolved against last, with its origin (re-read on every call, parsed
     /// only when it changed: a `<base href>` can be added or changed at any time).
     base: RefCell<Option<Base>>,
+    /// Tokens read recently (at most [`RECENT_SECRETS`]), scrubbed from anything printed.
+    recent_secrets: RefCell<Vec<String>>,
     /// The last access token whose claims were read, and its claims (a JWT is decoded once, not per call).
     claims_cache: RefCell<Option<(String, Option<Claims>)>>,
 }
+
+/// How many recently read tokens are remembered for scrubbing.
+const RECENT_SECRETS: usize = 6;
 
 /// What the token decision came to for one attempt.
 enum Credential {
@@ -185,13 +190,27 @@ impl Client {
             if let Some(overlay) = self.tabs.overlay() {
                 if self.store.read(settings.storage, &settings.refresh_token_key) == overlay.replaced {
                     let published = if key == settings.access_token_key { overlay.access } else { overlay.refresh };
-                    return StoredValue::from_raw(published.as_deref());
+                    return self.remembered(StoredValue::from_raw(published.as_deref()));
                 }
                 // Storage has moved on (caught up, or written by someone else): it is the truth again.
                 self.tabs.forget();
             }
         }
-        StoredValue::from_raw(self.store.read(settings.storage, key).as_deref())
+        self.remembered(StoredValue::from_raw(self.store.read(settings.storage, key).as_deref()))
+    }
+
+    /// Notes a token read, so that anything printed later is scrubbed of it even after it was replaced.
+    fn remembered(&self, value: StoredValue) -> StoredValue {
+        if let Some(token) = value.token() {
+            let mut recent = self.recent_secrets.borrow_mut();
+            if !recent.iter().any(|known| known == token) {
+                if recent.len() >= RECENT_SECRETS {
+                    recent.remove(0);
+                }
+                recent.push(token.to_owned());
+            }
+        }
+        value
     }
 
     /// Whether tokens live in localStorage, shared with the origin's other tabs.
@@ -341,7 +360,10 @@ impl Client {
             if let Err(error) = &result {
                 lines.push(String::from("error: ") + &error.message().map_or_else(|| "rejected as fetch would (network error or abort)".into(), str::to_owned));
             }
-            console_group(&title, &lines);
+            let secrets = self.secrets(&cfg);
+            let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+            let lines: Vec<String> = lines.iter().map(|line| scrub(line, &secrets)).collect();
+            console_group(&scrub(&title, &secrets), &lines);
         }
         self.flush_store_warning(&cfg);
         result
@@ -552,12 +574,11 @@ impl Client {
         }
     }
 
-    /// The stored tokens, to scrub from anything printed.
+    /// The stored tokens and those read recently (a token sent and then replaced can still be echoed in a
+    /// URL or a server message printed afterwards).
     fn secrets(&self, cfg: &Config) -> Vec<String> {
-        let mut secrets = Vec::with_capacity(2);
-        secrets.extend(self.access_token(cfg).token().map(str::to_owned));
-        secrets.extend(self.refresh_token(cfg));
-        secrets
+        let _ = (self.access_token(cfg), self.refresh_token(cfg));
+        self.recent_secrets.borrow().clone()
     }
 
     /// Decides which token (if any) this attempt carries, reporting why when none. With `can_refresh`, a

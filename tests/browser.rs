@@ -1188,3 +1188,21 @@ async fn a_base_element_pointing_elsewhere_moves_relative_urls_and_the_token_doe
     assert_eq!(status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await, 200);
     assert_eq!(seen_auth(&server).last().cloned().flatten().as_deref(), Some("Bearer opaque-access-1"));
 }
+
+#[wasm_bindgen_test]
+async fn a_token_echoed_in_the_url_is_scrubbed_from_every_console_line_even_after_it_was_replaced() {
+    let server = fake_server();
+    let events = recorder();
+    let client = client(&server, &[("logLevel", "debug".into()), ("onDiagnostic", events.clone())]);
+    with_tokens(&client, "stale-access-token-in-url", Some("opaque-refresh-1"));
+    let capture = capture_console();
+    // The app (badly) also puts the token in the query string; the server rejects it, authfetch refreshes.
+    let url = "/api/data?access_token=stale-access-token-in-url";
+    assert_eq!(status_of(client.fetch(url.into(), JsValue::UNDEFINED)).await, 200);
+    let lines = stop_capture(&capture);
+    assert!(lines.iter().any(|line| line.contains("access_token=[token 25 chars #")), "{lines:?}");
+    assert!(!lines.iter().any(|line| line.contains("stale-access-token-in-url")), "{lines:?}");
+    let messages: Vec<String> = recorded(&events).iter().filter_map(|e| js_sys::JSON::stringify(e).ok().and_then(|j| j.as_string())).collect();
+    assert!(!messages.iter().any(|m| m.contains("stale-access-token-in-url")), "{messages:?}");
+    assert_no_whole_token(&lines, &server);
+}
