@@ -53,7 +53,7 @@ impl Trigger {
 }
 
 /// An authfetch client: its configuration, its token store and its refresh in flight.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Client {
     config: RefCell<Rc<Config>>,
     store: TokenStore,
@@ -74,6 +74,21 @@ pub struct Client {
     recent_secrets: RefCell<Vec<String>>,
     /// The last access token whose claims were read, and its claims (a JWT is decoded once, not per call).
     claims_cache: RefCell<Option<(String, Option<Claims>)>>,
+}
+
+impl std::fmt::Debug for Client {
+    /// Shows the configuration, the store (keys only) and the counters; never a token (the recent tokens
+    /// and the claims cache are left out).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("config", &self.config.borrow())
+            .field("store", &self.store)
+            .field("refresh_in_flight", &self.refresh_in_flight.borrow().is_some())
+            .field("counts", &self.counts.0.get())
+            .field("tabs", &self.tabs)
+            .field("page_origin", &self.page_origin)
+            .finish_non_exhaustive()
+    }
 }
 
 /// How many recently read tokens are remembered for scrubbing.

@@ -5,8 +5,9 @@
 //! This reader keeps what we need (objects, strings, numbers, booleans) in a few hundred bytes of code,
 //! never panics, bounds nesting depth, and is tested natively.
 
-/// A parsed JSON value.
-#[derive(Debug, Clone, PartialEq)]
+/// A parsed JSON value. Its `Debug` output shows strings only by length: the documents read here (JWT
+/// claims, refresh replies) carry tokens.
+#[derive(Clone, PartialEq)]
 pub enum Json {
     /// `null`.
     Null,
@@ -20,6 +21,19 @@ pub enum Json {
     Array(Vec<Json>),
     /// An object, members in document order (duplicates kept; [`Json::get`] returns the first).
     Object(Vec<(String, Json)>),
+}
+
+impl std::fmt::Debug for Json {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Json::Null => f.write_str("Null"),
+            Json::Bool(value) => write!(f, "Bool({value})"),
+            Json::Number(value) => write!(f, "Number({value})"),
+            Json::String(text) => write!(f, "String(<{} chars>)", text.chars().count()),
+            Json::Array(items) => f.debug_list().entries(items).finish(),
+            Json::Object(members) => f.debug_map().entries(members.iter().map(|(name, value)| (name, value))).finish(),
+        }
+    }
 }
 
 /// Deepest nesting accepted; deeper documents are rejected rather than recursed into.
@@ -346,6 +360,14 @@ mod tests {
         for text in ["", "-", "01", "1.", ".5", "1e", "1e+", "+1", "1x", "--1", "1e999"] {
             assert_eq!(super::parse_number(text), None, "{text}");
         }
+    }
+
+    #[test]
+    fn debug_output_shows_strings_only_by_length() {
+        let reply = Json::parse(r#"{"accessToken":"secret-access-token","expiresIn":20}"#).unwrap_or(Json::Null);
+        let shown = format!("{reply:?}");
+        assert!(!shown.contains("secret-access-token"), "{shown}");
+        assert!(shown.contains("String(<19 chars>)") && shown.contains("Number(20)"), "{shown}");
     }
 
     #[test]

@@ -1206,3 +1206,15 @@ async fn a_token_echoed_in_the_url_is_scrubbed_from_every_console_line_even_afte
     assert!(!messages.iter().any(|m| m.contains("stale-access-token-in-url")), "{messages:?}");
     assert_no_whole_token(&lines, &server);
 }
+
+#[wasm_bindgen_test]
+async fn the_debug_output_of_a_rust_client_never_shows_a_token() {
+    let server = fake_server();
+    let fetch: js_sys::Function = get(&server, "fetch").unchecked_into();
+    let client = authfetch::Client::builder().storage(authfetch::StorageKind::Memory).fetch_function(fetch).build().unwrap_or_else(|error| panic!("{error}"));
+    assert!(client.set_tokens("opaque-access-1", Some("opaque-refresh-1")).is_ok());
+    let _ = client.fetch("/api/data").await;
+    let shown = format!("{client:?}");
+    assert!(shown.contains("Client"), "{shown}");
+    assert!(!shown.contains("opaque-access-1") && !shown.contains("opaque-refresh-1"), "{shown}");
+}
