@@ -91,6 +91,17 @@ impl std::fmt::Debug for Client {
     }
 }
 
+/// The clients to re-check when the page becomes visible again, and whether the listener is installed.
+#[derive(Default)]
+struct VisibilityWatch {
+    clients: Vec<std::rc::Weak<Client>>,
+    listening: bool,
+}
+
+thread_local! {
+    static VISIBILITY_WATCH: RefCell<VisibilityWatch> = RefCell::new(VisibilityWatch::default());
+}
+
 /// How many recently read tokens are remembered for scrubbing.
 const RECENT_SECRETS: usize = 6;
 
@@ -156,25 +167,34 @@ impl Client {
     /// JWT is checked at once: if it expired (or expires within the leeway) it is refreshed in the
     /// background, so the first request after waking does not wait or waste a 401.
     fn watch_visibility(self: &Rc<Self>) {
-        let document = crate::platform::global_property("document");
-        if !document.is_object() {
-            return;
-        }
-        let weak = Rc::downgrade(self);
-        let watched = document.clone();
-        let listener = Closure::<dyn FnMut()>::new(move || {
-            let visible = Reflect::get(&watched, &JsValue::from_str("visibilityState")).ok().and_then(|state| state.as_string());
-            if visible.as_deref() != Some("visible") {
+        VISIBILITY_WATCH.with(|watch| {
+            let mut watch = watch.borrow_mut();
+            watch.clients.retain(|client| client.strong_count() > 0);
+            watch.clients.push(Rc::downgrade(self));
+            if watch.listening {
                 return;
             }
-            if let Some(client) = weak.upgrade() {
-                client.refresh_if_expiring();
+            let document = crate::platform::global_property("document");
+            if !document.is_object() {
+                return;
             }
+            let watched = document.clone();
+            // One listener for the page, whatever the number of clients; it holds them weakly.
+            let listener = Closure::<dyn FnMut()>::new(move || {
+                let visible = Reflect::get(&watched, &JsValue::from_str("visibilityState")).ok().and_then(|state| state.as_string());
+                if visible.as_deref() != Some("visible") {
+                    return;
+                }
+                let clients: Vec<Rc<Client>> = VISIBILITY_WATCH.with(|watch| watch.borrow().clients.iter().filter_map(std::rc::Weak::upgrade).collect());
+                for client in clients {
+                    client.refresh_if_expiring();
+                }
+            });
+            let target: &web_sys::EventTarget = document.unchecked_ref();
+            let _ = target.add_event_listener_with_callback("visibilitychange", listener.as_ref().unchecked_ref());
+            listener.forget();
+            watch.listening = true;
         });
-        let target: &web_sys::EventTarget = document.unchecked_ref();
-        let _ = target.add_event_listener_with_callback("visibilitychange", listener.as_ref().unchecked_ref());
-        // The listener lives as long as the page; it holds the client weakly.
-        listener.forget();
     }
 
     /// Starts a shared background refresh when the stored JWT expires within the leeway.
