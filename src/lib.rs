@@ -43,6 +43,11 @@ pub mod storage;
 pub mod tabs;
 pub mod token;
 
+/// The allocator: talc instead of the default dlmalloc, smaller and faster in wasm.
+#[cfg(all(not(target_feature = "atomics"), target_family = "wasm"))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 pub use api::{Client, ClientBuilder};
 pub use config::StorageKind;
 pub use diagnose::Level;
