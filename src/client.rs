@@ -431,12 +431,11 @@ impl Client {
             }
         }
         let (sent, not_sent) = match credential {
-            Credential::Token(token, claims) => (Some(SentToken { fingerprint: fingerprint(&token), claims }).zip(Some(token)), None),
+            Credential::Token(token, _) => (Some(token), None),
             Credential::Nothing(reason) => (None, Some(reason)),
             Credential::RefreshForMissing => (None, Some(NotSentReason::NoToken(None))),
         };
-        let sent_token = sent.as_ref().map(|(_, token)| token.as_str());
-        let sent_evidence = sent.as_ref().map(|(evidence, _)| evidence);
+        let sent_token = sent.as_deref();
         let response = match self.send_observed(cfg, out, sent_token, &mut trace, "status").await {
             Ok(response) => response,
             Err(error) => {
@@ -448,11 +447,11 @@ impl Client {
         let fresh_token_rejected = refreshed_before == Some(true);
         if response.status() != 401 {
             self.report_not_sent(cfg, out, not_sent.as_ref(), Some(response.status()));
-            self.diagnose(cfg, out, &response, sent_evidence, None, false, "");
+            self.diagnose(cfg, out, &response, sent_token, None, false, "");
             return Ok(response);
         }
 
-        let challenge = read_challenge(&response, &[]);
+        let challenge = read_challenge(&response);
         let outcome = refresh::after_unauthorized(
             sent_token,
             self.access_token(cfg).token(),
@@ -470,7 +469,7 @@ impl Client {
             AfterUnauthorized::GiveUp(GiveUpReason::AlreadyRefreshed) => ("this call already tried to refresh, so it is returned as is", None),
             AfterUnauthorized::GiveUp(GiveUpReason::NoTokenSent) => ("returned as is", None),
         };
-        self.diagnose(cfg, out, &response, sent_evidence, not_sent, fresh_token_rejected, next_step);
+        self.diagnose(cfg, out, &response, sent_token, not_sent, fresh_token_rejected, next_step);
         let Some(decision) = decision else {
             match outcome {
                 AfterUnauthorized::GiveUp(GiveUpReason::NoRefreshToken) => {
@@ -505,8 +504,7 @@ impl Client {
         };
         note(&mut trace, String::from("retry: with token ") + &fingerprint(&retry_token));
         let retried = self.send_observed(cfg, out, Some(&retry_token), &mut trace, "retry status").await?;
-        let retry_evidence = SentToken { fingerprint: fingerprint(&retry_token), claims: self.claims_of(&retry_token) };
-        self.diagnose(cfg, out, &retried, Some(&retry_evidence), None, true, "returned to the caller");
+        self.diagnose(cfg, out, &retried, Some(&retry_token), None, true, "returned to the caller");
         if retried.status() == 401 {
             self.auth_failure(cfg, "still_unauthorized", "still 401 after a refresh: the server rejects freshly issued tokens", Some(401));
         }
@@ -567,7 +565,7 @@ impl Client {
         cfg: &Config,
         out: &Outgoing,
         response: &Response,
-        sent: Option<&SentToken>,
+        sent: Option<&str>,
         not_sent: Option<NotSentReason>,
         after_refresh: bool,
         next_step: &str,
@@ -576,9 +574,10 @@ impl Client {
         if !matches!(status, 400 | 401 | 403) {
             return;
         }
+        // Evidence about the token is built only here, off the hot path of successful calls.
+        let sent = sent.map(|token| SentToken { fingerprint: fingerprint(token), claims: self.claims_of(token) });
         let settings = &cfg.settings;
-        let secrets = self.secrets(cfg);
-        let challenge = read_challenge(response, &secrets);
+        let challenge = read_challenge(response);
         let not_sent = not_sent.map(|reason| match reason {
             NotSentReason::NoToken(placeholder) => {
                 NotSent::NoToken { storage: self.store.label(settings.storage), key: &settings.access_token_key, placeholder }
@@ -593,7 +592,7 @@ impl Client {
         let facts = ResponseFacts {
             request: &out.line,
             status,
-            sent,
+            sent: sent.as_ref(),
             not_sent,
             challenge: challenge.as_deref(),
             cross_origin: out.cross_origin,
@@ -612,6 +611,7 @@ impl Client {
     /// The stored tokens and those read recently (a token sent and then replaced can still be echoed in a
     /// URL or a server message printed afterwards).
     fn secrets(&self, cfg: &Config) -> Vec<String> {
+        // Reading the stored tokens records them among the recent ones.
         let _ = (self.access_token(cfg), self.refresh_token(cfg));
         self.recent_secrets.borrow().clone()
     }
@@ -682,6 +682,7 @@ impl Client {
         let mut diagnostic = diagnostic.clone();
         diagnostic.message = scrub(&diagnostic.message, &secrets);
         diagnostic.request.url = scrub(&diagnostic.request.url, &secrets);
+        diagnostic.challenge = diagnostic.challenge.map(|challenge| scrub(&challenge, &secrets));
         for line in &mut diagnostic.evidence {
             *line = scrub(line, &secrets);
         }
@@ -758,9 +759,8 @@ fn status_line(label: &str, status: u16) -> String {
     line
 }
 
-/// The response's `WWW-Authenticate`, scrubbed; `None` when absent or unreadable (CORS hides it unless
+/// The response's `WWW-Authenticate` (scrubbed later, when reported); `None` when absent or unreadable (CORS hides it unless
 /// exposed).
-fn read_challenge(response: &Response, secrets: &[String]) -> Option<String> {
-    let value = response.headers().get("WWW-Authenticate").ok().flatten()?;
-    Some(scrub(&value, &secrets.iter().map(String::as_str).collect::<Vec<_>>()))
+fn read_challenge(response: &Response) -> Option<String> {
+    response.headers().get("WWW-Authenticate").ok().flatten()
 }
