@@ -8,7 +8,8 @@
 # Layout of the package:
 #   index.js, index.d.ts   the entry for browsers, workers and bundlers (initialises itself on first use)
 #   node.js                the entry for Node (`node` export condition): the same .wasm, instantiated on import
-#   web/                   the wasm-pack `--target web` build: authfetch.js (glue), authfetch.d.ts, authfetch_bg.wasm
+#   web/                   the wasm-pack `--target web` build: authfetch.js (glue), authfetch.d.ts, authfetch_bg.wasm,
+#                          and snippets/ (the crate's inline JavaScript, imported by the glue)
 #   README.md, CHANGELOG.md, package.json (version, description, license, keywords from Cargo.toml)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +29,7 @@ OUT=dist/authfetch
 rm -rf "$OUT" dist/authfetch-*.tgz
 mkdir -p "$OUT/web"
 cp pkg/authfetch.js pkg/authfetch.d.ts pkg/authfetch_bg.wasm "$OUT/web/"
+if [ -d pkg/snippets ]; then cp -r pkg/snippets "$OUT/web/"; fi
 cp js/index.js js/index.d.ts js/node.js "$OUT/"
 # `[Symbol.dispose]()` needs TypeScript's esnext.disposable lib: without it (lib es2022, skipLibCheck off)
 # the declarations would not type-check. The method stays in the JavaScript; `free()` is declared.
@@ -75,7 +77,7 @@ const pkg = {
     './authfetch_bg.wasm': './web/authfetch_bg.wasm',
     './package.json': './package.json',
   },
-  files: ['index.js', 'index.d.ts', 'node.js', 'web/authfetch.js', 'web/authfetch.d.ts', 'web/authfetch_bg.wasm', 'CHANGELOG.md', 'LICENSE-MIT', 'LICENSE-APACHE'],
+  files: ['index.js', 'index.d.ts', 'node.js', 'web/authfetch.js', 'web/authfetch.d.ts', 'web/authfetch_bg.wasm', 'web/snippets/', 'CHANGELOG.md', 'LICENSE-MIT', 'LICENSE-APACHE'],
   sideEffects: false,
   engines: { node: '>=20' },
 };
