@@ -22,10 +22,6 @@ fn default_client() -> Rc<Client> {
     DEFAULT_CLIENT.with(|slot| Rc::clone(slot.borrow_mut().get_or_insert_with(|| Client::new(Config::for_page()))))
 }
 
-fn fetch_promise(client: Rc<Client>, input: JsValue, init: JsValue) -> Promise {
-    future_to_promise(async move { client.fetch(input, init).await.map(JsValue::from).map_err(Error::into_js) })
-}
-
 /// `fetch(input, init)` through the default client: adds the token for allowed origins, refreshes once
 /// on a 401 (shared by all requests waiting), retries, and explains every 401 in the console. Resolves to
 /// the real `Response`; HTTP errors do not reject; network errors and aborts reject as `fetch` does.
@@ -35,7 +31,7 @@ pub fn auth_fetch(
     #[wasm_bindgen(unchecked_param_type = "RequestInfo | URL")] input: JsValue,
     #[wasm_bindgen(unchecked_param_type = "AuthFetchInit | undefined")] init: JsValue,
 ) -> Promise {
-    fetch_promise(default_client(), input, init)
+    default_client().start(input, init)
 }
 
 /// Replaces the default client's options (the one `authFetch` uses). Throws an `AuthFetchError` with
@@ -77,7 +73,7 @@ impl AuthClient {
         #[wasm_bindgen(unchecked_param_type = "RequestInfo | URL")] input: JsValue,
         #[wasm_bindgen(unchecked_param_type = "AuthFetchInit | undefined")] init: JsValue,
     ) -> Promise {
-        fetch_promise(Rc::clone(&self.client), input, init)
+        self.client.start(input, init)
     }
 
     /// Stores tokens, e.g. after login: `{ accessToken, refreshToken? }`. A missing `refreshToken` keeps

@@ -3,6 +3,7 @@
 //! [`crate::jwt`], [`crate::diagnose`]); this module only moves data between them and the browser.
 
 mod coordinate;
+mod fast;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -74,6 +75,8 @@ pub struct Client {
     recent_secrets: RefCell<Vec<String>>,
     /// The last access token whose claims were read, and its claims (a JWT is decoded once, not per call).
     claims_cache: RefCell<Option<(String, Option<Claims>)>>,
+    /// What lets the next call skip the async pipeline (see [`fast`]).
+    lane: fast::FastLane,
 }
 
 impl std::fmt::Debug for Client {
@@ -369,6 +372,18 @@ impl Client {
         JsFuture::from(promise).await.ok().and_then(|value| value.as_bool()).unwrap_or(false)
     }
 
+    /// [`Client::fetch`] as a `Promise`. A call whose stored token, configuration and base URL are those
+    /// the last call checked, and whose URL is allowed, takes a fast lane: it is sent without the async
+    /// pipeline and joins it only if its answer is a 400, 401 or 403 or it fails. Other calls take the
+    /// full pipeline. Both behave the same.
+    pub fn start(self: &Rc<Self>, input: JsValue, init: JsValue) -> Promise {
+        if let Some(sending) = self.try_fast(&input, &init) {
+            return sending.unchecked_into();
+        }
+        let client = Rc::clone(self);
+        wasm_bindgen_futures::future_to_promise(async move { client.fetch(input, init).await.map(JsValue::from).map_err(Error::into_js) })
+    }
+
     /// `fetch(input, init)` with the token added, refreshed and retried as the crate docs describe.
     /// Resolves to the `Response`; rejects like `fetch` on network errors and aborts, and with an
     /// [`Error`] for unusable arguments.
@@ -435,8 +450,26 @@ impl Client {
             Credential::Nothing(reason) => (None, Some(reason)),
             Credential::RefreshForMissing => (None, Some(NotSentReason::NoToken(None))),
         };
+        let first = self.send_observed(cfg, out, sent.as_deref(), &mut trace, "status").await;
+        self.after_send(cfg, out, sent, not_sent, refreshed_before, first, trace).await
+    }
+
+    /// The rest of a call once its first attempt settled: explains a 400/401/403, and after a 401 refreshes
+    /// (or adopts a newer stored token) and retries once. `sent` is the token the attempt carried,
+    /// `not_sent` why it carried none, `refreshed_before` whether (and how) this call already refreshed.
+    #[allow(clippy::too_many_arguments)]
+    async fn after_send(
+        self: &Rc<Self>,
+        cfg: &Rc<Config>,
+        out: &mut Outgoing,
+        sent: Option<String>,
+        not_sent: Option<NotSentReason>,
+        refreshed_before: Option<bool>,
+        first: Result<Response, Error>,
+        mut trace: Option<&mut Vec<String>>,
+    ) -> Result<Response, Error> {
         let sent_token = sent.as_deref();
-        let response = match self.send_observed(cfg, out, sent_token, &mut trace, "status").await {
+        let response = match first {
             Ok(response) => response,
             Err(error) => {
                 self.report_not_sent(cfg, out, not_sent.as_ref(), None);
@@ -528,8 +561,7 @@ impl Client {
         self.report(cfg, &diagnostic);
     }
 
-    /// Sends one attempt, notes its status in the trace and counts 401s; a network error that carried the
-    /// token to another origin is explained as the CORS failure it almost always is.
+    /// Sends one attempt and notes how it settled ([`Client::observe`]).
     async fn send_observed(
         &self,
         cfg: &Config,
@@ -538,7 +570,22 @@ impl Client {
         trace: &mut Option<&mut Vec<String>>,
         label: &str,
     ) -> Result<Response, Error> {
-        match out.send(cfg, token).await {
+        let result = out.send(cfg, token).await;
+        self.observe(cfg, out, token.is_some(), trace, label, result)
+    }
+
+    /// Notes how an attempt settled: its status in the trace, a 401 in the counters, and a network error
+    /// that carried the token to another origin explained as the CORS failure it almost always is.
+    fn observe(
+        &self,
+        cfg: &Config,
+        out: &Outgoing,
+        carried_token: bool,
+        trace: &mut Option<&mut Vec<String>>,
+        label: &str,
+        result: Result<Response, Error>,
+    ) -> Result<Response, Error> {
+        match result {
             Ok(response) => {
                 note(trace, status_line(label, response.status()));
                 if response.status() == 401 {
@@ -549,7 +596,7 @@ impl Client {
             Err(error) => {
                 if let Some(thrown) = error.thrown_value() {
                     let described = describe_exception(thrown);
-                    if let Some(diagnostic) = classify_network_error(&out.line, token.is_some(), out.cross_origin, &described) {
+                    if let Some(diagnostic) = classify_network_error(&out.line, carried_token, out.cross_origin, &described) {
                         self.report(cfg, &diagnostic);
                     }
                 }

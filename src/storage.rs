@@ -111,6 +111,24 @@ impl TokenStore {
         }
     }
 
+    /// Calls `f` with the browser storage object that holds `key`, unless the answer is not there: memory
+    /// holds the key (memory storage, or a fallback write), or storage has not been reached yet or cannot
+    /// be; [`TokenStore::read`] handles those.
+    pub fn with_browser_storage<R>(&self, kind: StorageKind, key: &str, f: impl FnOnce(&JsValue) -> R) -> Option<R> {
+        if self.unreachable.get() || self.memory.borrow().iter().any(|(name, _)| name == key) {
+            return None;
+        }
+        match self.cached.borrow().as_ref() {
+            Some((cached_kind, storage)) if *cached_kind == kind => Some(f(storage)),
+            _ => None,
+        }
+    }
+
+    /// Whether the value memory holds under `key` is `text`; `None` when memory does not hold the key.
+    pub fn memory_matches(&self, key: &str, text: &str) -> Option<bool> {
+        self.memory.borrow().iter().find(|(name, _)| name == key).map(|(_, value)| value == text)
+    }
+
     /// Stores `value` under `key`, in memory if browser storage refuses.
     pub fn write(&self, kind: StorageKind, key: &str, value: &str) {
         if let Some(storage) = self.browser_storage(kind) {

@@ -196,6 +196,12 @@ impl Tabs {
         slot.clone()
     }
 
+    /// Whether another tab's published tokens may be in force (the fast lane leaves such calls to the full
+    /// path, which checks them against storage).
+    pub fn has_overlay(&self) -> bool {
+        self.overlay.borrow().is_some()
+    }
+
     /// Forgets published tokens (this tab stored tokens itself).
     pub fn forget(&self) {
         *self.overlay.borrow_mut() = None;

@@ -1218,3 +1218,130 @@ async fn the_debug_output_of_a_rust_client_never_shows_a_token() {
     assert!(shown.contains("Client"), "{shown}");
     assert!(!shown.contains("opaque-access-1") && !shown.contains("opaque-refresh-1"), "{shown}");
 }
+
+// ---- the fast lane: calls after the first skip the async pipeline, and must notice every change ---------
+
+#[wasm_bindgen_test]
+async fn a_warm_call_sends_a_token_written_straight_to_storage_in_between_and_nothing_once_it_is_removed() {
+    let server = fake_server();
+    set(&server, "validTokens", js_sys::Set::new(&Array::of2(&"opaque-access-1".into(), &"written-by-the-app".into())));
+    let storage = local_storage();
+    let _ = storage.set_item("lane_access", "opaque-access-1");
+    let client = client(&server, &[("storage", "local".into()), ("accessTokenKey", "lane_access".into()), ("refreshTokenKey", "lane_refresh".into())]);
+    assert_eq!(status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await, 200);
+    assert_eq!(status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await, 200);
+    // The app logs in again in this tab: no storage event fires here, only the stored value changes.
+    let _ = storage.set_item("lane_access", "written-by-the-app");
+    assert_eq!(status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await, 200);
+    let _ = storage.remove_item("lane_access");
+    assert_eq!(status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await, 401);
+    let expected = ["Bearer opaque-access-1", "Bearer opaque-access-1", "Bearer written-by-the-app"].map(|auth| Some(auth.to_string()));
+    assert_eq!(seen_auth(&server), [expected.to_vec(), vec![None]].concat());
+}
+
+#[wasm_bindgen_test]
+async fn a_warm_call_notices_a_base_element_added_in_between_and_keeps_the_token_from_the_third_party() {
+    let server = fake_server();
+    let client = client(&server, &[]);
+    with_tokens(&client, "opaque-access-1", Some("opaque-refresh-1"));
+    assert_eq!(status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await, 200);
+    let add_base = js_sys::Function::new_with_args(
+        "",
+        "const b = document.createElement('base'); b.href = 'https://cdn.example.com/'; b.id = 'lane-base'; document.head.appendChild(b);",
+    );
+    let _ = add_base.call0(&JsValue::NULL);
+    let status = status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await;
+    let _ = js_sys::Function::new_with_args("", "document.getElementById('lane-base').remove();").call0(&JsValue::NULL);
+    assert_eq!(status, 200, "the third party answered");
+    let request = seen(&server).pop().unwrap_or(JsValue::NULL);
+    assert_eq!(text(&request, "origin").as_deref(), Some("https://cdn.example.com"));
+    assert_eq!(text(&request, "auth"), None, "the token did not follow the <base>");
+}
+
+#[wasm_bindgen_test]
+async fn a_warm_call_keeps_the_callers_headers_and_never_replaces_an_authorization_header_the_caller_set() {
+    let server = fake_server();
+    let client = client(&server, &[]);
+    with_tokens(&client, "opaque-access-1", Some("opaque-refresh-1"));
+    assert_eq!(status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await, 200);
+    let with_custom = init(&[("method", "POST".into()), ("body", "hello".into()), ("headers", object(&[("x-custom", "kept".into())]))]);
+    assert_eq!(status_of(client.fetch("/api/data".into(), with_custom)).await, 200);
+    let headers = web_sys::Headers::new().unwrap_or_else(|_| panic!("Headers"));
+    let _ = headers.set("Authorization", "Bearer the-callers-own");
+    let own = init(&[("headers", headers.into())]);
+    status_of(client.fetch("/api/data".into(), own)).await;
+    let requests = seen(&server);
+    let second = requests.get(1).cloned().unwrap_or(JsValue::NULL);
+    assert_eq!(text(&second, "auth").as_deref(), Some("Bearer opaque-access-1"));
+    assert_eq!(text(&second, "custom").as_deref(), Some("kept"));
+    assert_eq!(text(&second, "method").as_deref(), Some("POST"));
+    assert_eq!(text(&second, "body").as_deref(), Some("hello"));
+    let third = requests.get(2).cloned().unwrap_or(JsValue::NULL);
+    assert_eq!(text(&third, "auth").as_deref(), Some("Bearer the-callers-own"));
+}
+
+#[wasm_bindgen_test]
+async fn a_401_to_warm_calls_gets_one_shared_refresh_and_each_call_retries_with_its_body() {
+    let server = fake_server();
+    let client = client(&server, &[]);
+    with_tokens(&client, "opaque-access-1", Some("opaque-refresh-1"));
+    assert_eq!(status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await, 200);
+    expire_all(&server);
+    let calls = Array::new();
+    for index in 0..5 {
+        let body = init(&[("method", "PUT".into()), ("body", format!("body-{index}").into())]);
+        calls.push(&client.fetch("/api/data".into(), body));
+    }
+    let results = settle(call_all(&calls)).await.unwrap_or(JsValue::UNDEFINED);
+    let statuses: Vec<u16> = Array::from(&results).iter().map(|result| number(&get(&result, "value"), "status") as u16).collect();
+    assert_eq!(statuses, vec![200; 5]);
+    assert_eq!(number(&server, "refreshCalls"), 1.0);
+    let retried: Vec<(Option<String>, Option<String>)> = seen(&server).iter().skip(6).map(|request| (text(request, "auth"), text(request, "body"))).collect();
+    for index in 0..5 {
+        let expected = (Some("Bearer opaque-access-2".to_string()), Some(format!("body-{index}")));
+        assert!(retried.contains(&expected), "call {index} was retried with the new token and its body: {retried:?}");
+    }
+    let counts = get(&client.state(), "counts");
+    assert_eq!((number(&counts, "requests"), number(&counts, "unauthorized"), number(&counts, "refreshes")), (6.0, 5.0, 1.0));
+}
+
+#[wasm_bindgen_test]
+async fn a_warm_call_that_fails_on_the_network_rejects_as_fetch_does_and_the_next_one_works() {
+    let server = fake_server();
+    let client = client(&server, &[]);
+    with_tokens(&client, "opaque-access-1", Some("opaque-refresh-1"));
+    assert_eq!(status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await, 200);
+    let failing = js_sys::Function::new_with_args("", "return Promise.reject(new TypeError('Failed to fetch'));");
+    set(&server, "respond", failing);
+    let error = settle(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await.err().unwrap_or(JsValue::NULL);
+    assert_eq!(text(&error_info(&error), "name").as_deref(), Some("TypeError"));
+    set(&server, "respond", JsValue::UNDEFINED);
+    assert_eq!(status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await, 200);
+    assert_eq!(get(&client.state(), "hasAccessToken"), JsValue::TRUE);
+}
+
+#[wasm_bindgen_test]
+async fn configure_between_two_calls_changes_the_header_the_next_call_sends() {
+    let server = fake_server();
+    let storage = local_storage();
+    let _ = storage.set_item("configured_access", "opaque-access-1");
+    let first = options(&server, &object(&[("storage", "local".into()), ("accessTokenKey", "configured_access".into()), ("logLevel", "silent".into())]));
+    assert!(configure(first).is_ok());
+    JsFuture::from(auth_fetch("/api/data".into(), JsValue::UNDEFINED)).await.unwrap_or(JsValue::UNDEFINED);
+    let second = options(
+        &server,
+        &object(&[
+            ("storage", "local".into()),
+            ("accessTokenKey", "configured_access".into()),
+            ("headerName", "X-Custom".into()),
+            ("scheme", "".into()),
+            ("logLevel", "silent".into()),
+        ]),
+    );
+    assert!(configure(second).is_ok());
+    JsFuture::from(auth_fetch("/api/data".into(), JsValue::UNDEFINED)).await.unwrap_or(JsValue::UNDEFINED);
+    let _ = storage.remove_item("configured_access");
+    assert_eq!(seen_auth(&server), vec![Some("Bearer opaque-access-1".to_string()), None], "the second call carries no Authorization header");
+    let custom: Vec<Option<String>> = seen(&server).iter().map(|request| text(request, "custom")).collect();
+    assert_eq!(custom, vec![None, Some("opaque-access-1".to_string())], "but the configured header, without a scheme");
+}
