@@ -154,11 +154,10 @@ impl Base {
 /// own `URL` parser, so the origin checked is always the one the request will reach (a `<base href>` on
 /// another origin included).
 pub fn resolve(url: &str, base: Option<&Base>) -> (Option<String>, String) {
-    let plain = url.bytes().all(|byte| (0x21..=0x7e).contains(&byte) && byte != b'\\');
-    if plain {
-        if let Some(origin) = base.and_then(|base| base.origin.as_deref()).filter(|_| url.starts_with('/') && !url.starts_with("//")) {
-            return (Some(origin.to_owned()), String::from(origin) + url);
-        }
+    if let Some(origin) = path_on_base(url, base) {
+        return (Some(origin.to_owned()), String::from(origin) + url);
+    }
+    if is_plain(url) {
         let lower_scheme = url.get(..8).map(str::to_ascii_lowercase).unwrap_or_default();
         if lower_scheme.starts_with("http://") || lower_scheme.starts_with("https://") {
             if let Ok(origin) = parse_origin(url, true) {
@@ -176,6 +175,18 @@ pub fn resolve(url: &str, base: Option<&Base>) -> (Option<String>, String) {
     .ok();
     let origin = resolved.as_ref().map(web_sys::Url::origin).filter(|origin| origin != "null");
     (origin, resolved.map_or_else(|| url.to_owned(), |resolved| resolved.href()))
+}
+
+/// The base URL's origin when `url` is a plain path (`/api/x`) on it, the most common shape, read
+/// without allocating; `None` for any other shape (see [`resolve`]).
+pub fn path_on_base<'a>(url: &str, base: Option<&'a Base>) -> Option<&'a str> {
+    let origin = base?.origin.as_deref()?;
+    (url.starts_with('/') && !url.starts_with("//") && is_plain(url)).then_some(origin)
+}
+
+/// Whether `url` is only printable ASCII without spaces or backslashes: text URL parsing takes as it is.
+fn is_plain(url: &str) -> bool {
+    url.bytes().all(|byte| (0x21..=0x7e).contains(&byte) && byte != b'\\')
 }
 
 /// `value` as a `Response`, checked by shape (a `status` number and a `headers` object with `get`) rather
@@ -208,4 +219,21 @@ pub async fn call_fetch(cfg: &Config, input: &JsValue, init: &JsValue) -> Result
     let fetch = fetch_function(cfg)?;
     let promise = fetch.call2(&js_sys::global(), input, init).map_err(Error::thrown)?;
     JsFuture::from(Promise::resolve(&promise)).await.map_err(Error::thrown)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{path_on_base, Base};
+
+    #[test]
+    fn only_a_plain_path_is_read_as_being_on_the_base_urls_origin() {
+        let base = Base { href: "https://app.example.com/page".into(), origin: Some("https://app.example.com".into()) };
+        assert_eq!(path_on_base("/api/data?x=1", Some(&base)), Some("https://app.example.com"));
+        for other in ["//evil.example/x", "api/data", "https://api.example.com/x", "/a\\b", "/a b", "/a\tb", "/é", ""] {
+            assert_eq!(path_on_base(other, Some(&base)), None, "{other:?} goes through the browser's URL parser");
+        }
+        let opaque = Base { href: "about:blank".into(), origin: None };
+        assert_eq!(path_on_base("/api/data", Some(&opaque)), None);
+        assert_eq!(path_on_base("/api/data", None), None);
+    }
 }

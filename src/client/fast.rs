@@ -28,13 +28,13 @@ use crate::options::Config;
 use crate::platform::now_ms;
 use crate::refresh::{self, BeforeSend};
 use crate::report::enabled;
-use crate::request::{as_response, resolve, Base, Outgoing};
+use crate::request::{as_response, path_on_base, resolve, Base, Outgoing};
 use crate::token::{is_header_safe, StoredValue};
 
 #[wasm_bindgen(inline_js = r#"
 export function sendWithHeader(fetchFn, input, init, name, value, token, settle) {
   const send = fetchFn === undefined ? globalThis.fetch : fetchFn;
-  if (typeof send !== 'function') return undefined;
+  if (typeof send !== 'function' || typeof Response !== 'function') return undefined;
   let sent;
   if (init === undefined || init === null) {
     sent = { headers: { [name]: value } };
@@ -59,12 +59,13 @@ export function sendWithHeader(fetchFn, input, init, name, value, token, settle)
     pending = Promise.reject(error);
   }
   return pending.then(
-    (response) =>
-      response !== null && typeof response === 'object' && typeof response.status === 'number' &&
-      response.status !== 400 && response.status !== 401 && response.status !== 403 &&
-      response.headers != null && typeof response.headers.get === 'function'
-        ? response
-        : settle(input, init, token, response, false),
+    (response) => {
+      if (response instanceof Response) {
+        const status = response.status;
+        if (status !== 400 && status !== 401 && status !== 403) return response;
+      }
+      return settle(input, init, token, response, false);
+    },
     (error) => settle(input, init, token, error, true),
   );
 }
@@ -84,9 +85,10 @@ export function baseUrl() {
 "#)]
 extern "C" {
     /// Sends `fetch(input, init)` (the configured `fetch`, or the global one) with `name: value` added to
-    /// the caller's headers, and resolves to the `Response` when it is one whose status is not 400, 401 or
-    /// 403; anything else goes to `settle(input, init, token, outcome, failed)`, whose promise the call
-    /// then follows. Returns `undefined`, having sent nothing, when the call needs the full path: no fetch
+    /// the caller's headers, and resolves to the `Response` when it is one (`instanceof Response`) whose
+    /// status is not 400, 401 or 403; anything else (a rejection, another realm's or a polyfill's
+    /// response, something that is not a response at all) goes to `settle(input, init, token, outcome,
+    /// failed)`, whose promise the call then follows. Returns `undefined`, having sent nothing, when the call needs the full path: no fetch
     /// function, an `init` that is not an object, `skipAuth`, headers the `Headers` constructor refuses,
     /// or a caller who set the header already. Without `init`, the headers are a plain record (the
     /// cheapest form; `fetch` takes either).
@@ -230,6 +232,9 @@ impl Client {
     fn origin_allowed(&self, cfg: &Config, url: &str) -> bool {
         let base = self.lane.base.borrow();
         let Some((_, base)) = base.as_ref() else { return false };
+        if let Some(origin) = path_on_base(url, Some(base)) {
+            return cfg.policy.allows(origin);
+        }
         let (origin, _) = resolve(url, Some(base));
         origin.is_some_and(|origin| cfg.policy.allows(&origin))
     }
