@@ -6,7 +6,6 @@ use std::rc::Rc;
 
 use js_sys::{Promise, Reflect};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 
 use crate::client::Client;
 use crate::error::{Error, ErrorCode};
@@ -125,7 +124,7 @@ impl AuthClient {
     #[wasm_bindgen(unchecked_return_type = "Promise<boolean>")]
     pub fn refresh(&self) -> Promise {
         let client = Rc::clone(&self.client);
-        future_to_promise(async move { Ok(JsValue::from_bool(client.refresh().await)) })
+        crate::platform::promise_of(async move { Ok(JsValue::from_bool(client.refresh().await)) })
     }
 }
 

@@ -381,7 +381,7 @@ impl Client {
             return sending.unchecked_into();
         }
         let client = Rc::clone(self);
-        wasm_bindgen_futures::future_to_promise(async move { client.fetch(input, init).await.map(JsValue::from).map_err(Error::into_js) })
+        crate::platform::promise_of(async move { client.fetch(input, init).await.map(JsValue::from).map_err(Error::into_js) })
     }
 
     /// `fetch(input, init)` with the token added, refreshed and retried as the crate docs describe.

@@ -8,7 +8,9 @@ use std::rc::Rc;
 use js_sys::{Array, Object, Promise, Reflect};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use wasm_bindgen_futures::JsFuture;
+
+use crate::platform::promise_of;
 
 use super::{Client, Trigger};
 use crate::diagnose::{Diagnostic, RequestLine, TokenEvidence};
@@ -45,7 +47,7 @@ impl Client {
         }
         let client = Rc::clone(self);
         let (cfg, line) = (Rc::clone(cfg), line.clone());
-        let promise = future_to_promise(async move {
+        let promise = promise_of(async move {
             let refreshed = client.run_refresh(&cfg, trigger, &line).await;
             client.refresh_in_flight.borrow_mut().take();
             Ok(JsValue::from_bool(refreshed))
@@ -75,7 +77,7 @@ impl Client {
         let asked = now_ms();
         let lock_wait = settings.refresh_timeout.saturating_add(LOCK_GRACE_MS);
         let locked = with_lock(&sync_name(&settings.access_token_key, &settings.refresh_token_key), lock_wait, move || {
-            future_to_promise(async move {
+            promise_of(async move {
                 let waited = now_ms() - asked > 10.0;
                 let refreshed = match client.adopt_if_rotated(&locked_cfg, &locked_line, &expected, waited).await {
                     Some(adopted) => adopted,

@@ -18,7 +18,6 @@ use std::rc::Rc;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
-use wasm_bindgen_futures::future_to_promise;
 
 use super::Client;
 use crate::diagnose::Level;
@@ -243,7 +242,7 @@ impl Client {
     /// 401 or 403, a rejection (`failed`), or a value that is not a `Response`. From here it is the full
     /// path: diagnosis, and after a 401 a shared refresh and one retry.
     fn settle(self: Rc<Self>, input: JsValue, init: JsValue, token: JsValue, outcome: JsValue, failed: bool) -> JsValue {
-        future_to_promise(async move {
+        crate::platform::promise_of(async move {
             let cfg = self.config();
             let base = self.base();
             let mut out = Outgoing::prepare(&cfg, &input, &init, base.as_ref(), self.page_origin.as_deref()).map_err(Error::into_js)?;
