@@ -46,6 +46,7 @@ run_suite firefox cargo wasm-pack --log-level warn test --headless --firefox
 printf '\n\033[1m== build pkg/ ==\033[0m\n'
 scripts/build.sh
 scripts/size.sh
+run_suite size node node --test tests/size/
 run_suite e2e node node --test tests/e2e/
 scripts/package.sh --no-build
 run_suite consumers node node --test tests/consumers/
