@@ -89,6 +89,22 @@ impl OriginPolicy {
         self.allowed.iter().any(|allowed| allowed == origin)
     }
 
+    /// Whether `url` is, on its face, an absolute URL on an allowed origin: it is printable ASCII without
+    /// backslashes, starts with an allowed origin whose host is plain (`a-z`, digits, `.`, `-`, `:`) and
+    /// continues with `/`, `?`, `#` or nothing, so the URL parser reads exactly that origin from it. `false`
+    /// means "not shown this way", not "refused": such URLs are resolved by the browser's parser instead.
+    pub fn plainly_allows_url(&self, url: &str) -> bool {
+        if !url.bytes().all(|byte| (0x21..=0x7e).contains(&byte) && byte != b'\\') {
+            return false;
+        }
+        self.allowed.iter().any(|origin| {
+            let plain_host = origin
+                .split_once("://")
+                .is_some_and(|(_, host)| host.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-' || b == b':'));
+            plain_host && url.strip_prefix(origin.as_str()).is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?', '#']))
+        })
+    }
+
     /// The allowed origins, for messages.
     pub fn allowed(&self) -> &[String] {
         &self.allowed
@@ -135,6 +151,37 @@ mod tests {
     }
 
     #[test]
+    fn a_url_is_plainly_on_an_allowed_origin_only_when_the_origin_ends_where_the_url_parser_ends_it() {
+        let policy = OriginPolicy::new(vec!["https://api.example.com".into(), "http://127.0.0.1:8080".into()]);
+        for url in [
+            "https://api.example.com",
+            "https://api.example.com/",
+            "https://api.example.com/v1?x=1",
+            "https://api.example.com#top",
+            "http://127.0.0.1:8080/api",
+        ] {
+            assert!(policy.plainly_allows_url(url), "{url}");
+        }
+        for url in [
+            "https://api.example.com.evil.io/x",
+            "https://api.example.com@evil.io/x",
+            "https://api.example.com:443/x",
+            "https://api.example.com\\@evil.io/x",
+            "https://api.example.com\t@evil.io/x",
+            "HTTPS://api.example.com/x",
+            " https://api.example.com/x",
+            "http://127.0.0.1:80800/x",
+            "http://127.0.0.1/x",
+            "/api/x",
+        ] {
+            assert!(!policy.plainly_allows_url(url), "{url:?}");
+        }
+        let unusual_host = OriginPolicy::new(vec!["https://xn--bcher-kva.example".into(), "http://[::1]:8080".into()]);
+        assert!(unusual_host.plainly_allows_url("https://xn--bcher-kva.example/x"));
+        assert!(!unusual_host.plainly_allows_url("http://[::1]:8080/x"), "left to the URL parser");
+    }
+
+    #[test]
     fn a_look_alike_host_with_an_at_sign_is_not_the_allowed_origin() {
         // "https://app.example.com@evil.io" is evil.io with user "app.example.com".
         assert!(parse_origin("https://app.example.com@evil.io/", true).is_err());
@@ -142,10 +189,24 @@ mod tests {
 
     #[cfg(not(target_arch = "wasm32"))]
     mod properties {
-        use super::super::parse_origin;
+        use super::super::{parse_origin, OriginPolicy};
         use proptest::prelude::*;
 
         proptest! {
+            #[test]
+            fn a_url_plainly_on_an_allowed_origin_parses_to_that_origin(
+                suffix in "[a-zA-Z0-9.:@/?#%\\\\ \t-]{0,30}",
+                port in proptest::option::of(0u16..),
+            ) {
+                let origin = match port { Some(port) => format!("https://api.example.com:{port}"), None => "https://api.example.com".to_string() };
+                let Ok(origin) = parse_origin(&origin, false) else { return Ok(()) };
+                let policy = OriginPolicy::new(vec![origin.clone()]);
+                let url = origin.clone() + &suffix;
+                if policy.plainly_allows_url(&url) {
+                    prop_assert_eq!(parse_origin(&url, true).ok(), Some(origin), "{}", url);
+                }
+            }
+
             #[test]
             fn any_text_is_parsed_or_refused_without_panicking(text in ".{0,200}", allow_path in any::<bool>()) {
                 let _ = parse_origin(&text, allow_path);

@@ -234,6 +234,9 @@ impl Client {
         if let Some(origin) = path_on_base(url, Some(base)) {
             return cfg.policy.allows(origin);
         }
+        if cfg.policy.plainly_allows_url(url) {
+            return true;
+        }
         let (origin, _) = resolve(url, Some(base));
         origin.is_some_and(|origin| cfg.policy.allows(&origin))
     }
