@@ -227,19 +227,46 @@ pub enum Locked {
     Failed(JsValue),
 }
 
-/// Runs `body` while holding the Web Lock `name`, waiting at most `timeout_ms` for it.
-pub async fn with_lock(name: &str, timeout_ms: u32, body: impl FnOnce() -> Promise + 'static) -> Locked {
+/// Runs `body` while holding the Web Lock `name`, waiting at most `timeout_ms` for it. `body` is told
+/// whether the lock was held by someone else first (`true`: this tab waited behind another holder), as
+/// opposed to granted at once; a busy page that is slow to run the grant does not count as waiting.
+pub async fn with_lock(name: &str, timeout_ms: u32, body: impl FnOnce(bool) -> Promise + 'static) -> Locked {
     let locks = Reflect::get(&global_property("navigator"), &JsValue::from_str("locks")).unwrap_or(JsValue::UNDEFINED);
     let Ok(request) = Reflect::get(&locks, &JsValue::from_str("request")).and_then(|request| request.dyn_into::<Function>()) else {
         return Locked::Unavailable;
     };
+    let body = Rc::new(RefCell::new(Some(body)));
+
+    // First only if nobody holds it (`ifAvailable`: the callback gets `null` instead of waiting).
+    let if_available = Object::new();
+    set(&if_available, "ifAvailable", &JsValue::TRUE);
+    let at_once = {
+        let body = Rc::clone(&body);
+        Closure::once_into_js(move |lock: JsValue| -> JsValue {
+            if lock.is_null() {
+                JsValue::NULL
+            } else {
+                run_once(&body, false)
+            }
+        })
+    };
+    let first = match request.call3(&locks, &JsValue::from_str(name), &if_available, &at_once) {
+        Ok(promise) => JsFuture::from(Promise::resolve(&promise)).await,
+        Err(_) => return Locked::Unavailable,
+    };
+    match first {
+        Ok(value) if !value.is_null() => return Locked::Ran(value),
+        Ok(_) => {}
+        Err(error) => return Locked::Failed(error),
+    }
+
+    // Held by another tab: wait for it, at most `timeout_ms`.
     let controller = web_sys::AbortController::new().ok();
     let options = Object::new();
     if let Some(controller) = &controller {
         set(&options, "signal", &controller.signal());
     }
-    let mut body = Some(body);
-    let callback = Closure::once_into_js(move |_lock: JsValue| -> JsValue { body.take().map_or(JsValue::UNDEFINED, |body| body().into()) });
+    let callback = Closure::once_into_js(move |_lock: JsValue| -> JsValue { run_once(&body, true) });
     let timer = crate::platform::after(timeout_ms, move || {
         if let Some(controller) = controller {
             controller.abort();
@@ -263,6 +290,12 @@ pub async fn with_lock(name: &str, timeout_ms: u32, body: impl FnOnce() -> Promi
             }
         }
     }
+}
+
+/// Runs the locked section's body, once (whichever lock request is granted first runs it).
+fn run_once<B: FnOnce(bool) -> Promise>(body: &RefCell<Option<B>>, waited: bool) -> JsValue {
+    let body = body.borrow_mut().take();
+    body.map_or(JsValue::UNDEFINED, |body| body(waited).into())
 }
 
 /// Resolves after `milliseconds`.

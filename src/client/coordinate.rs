@@ -74,11 +74,9 @@ impl Client {
         }
         // One refresh across tabs: hold the origin-wide lock while refreshing, and look again once it is held.
         let (client, locked_cfg, locked_line, expected) = (Rc::clone(self), Rc::clone(cfg), line.clone(), refresh_token.clone());
-        let asked = now_ms();
         let lock_wait = settings.refresh_timeout.saturating_add(LOCK_GRACE_MS);
-        let locked = with_lock(&sync_name(&settings.access_token_key, &settings.refresh_token_key), lock_wait, move || {
+        let locked = with_lock(&sync_name(&settings.access_token_key, &settings.refresh_token_key), lock_wait, move |waited| {
             promise_of(async move {
-                let waited = now_ms() - asked > 10.0;
                 let refreshed = match client.adopt_if_rotated(&locked_cfg, &locked_line, &expected, waited).await {
                     Some(adopted) => adopted,
                     None => client.refresh_with(&locked_cfg, trigger, &locked_line, expected).await,
