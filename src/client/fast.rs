@@ -68,11 +68,12 @@ export function sendWithHeader(fetchFn, input, init, name, value, token, settle)
     (error) => settle(input, init, token, error, true),
   );
 }
-export function unchanged(storage, key, stored, base) {
+export function unchanged(storage, key, stored, base, input, allowedUrl) {
   try {
-    return (storage === undefined || storage.getItem(key) === stored) && baseUrl() === base;
+    if ((storage !== undefined && storage.getItem(key) !== stored) || baseUrl() !== base) return 0;
+    return typeof input === 'string' && input === allowedUrl ? 2 : 1;
   } catch (_) {
-    return false;
+    return 0;
   }
 }
 export function baseUrl() {
@@ -93,10 +94,10 @@ extern "C" {
     /// cheapest form; `fetch` takes either).
     #[wasm_bindgen(js_name = sendWithHeader)]
     fn send_with_header(fetch: &JsValue, input: &JsValue, init: &JsValue, name: &JsValue, value: &JsValue, token: &JsValue, settle: &JsValue) -> JsValue;
-    /// Whether `storage` still holds `stored` under `key` (not checked when `storage` is `undefined`), and
-    /// relative URLs still resolve against `base`, both compared as JavaScript strings: the fast lane's
-    /// per-call check, in one call.
-    fn unchanged(storage: &JsValue, key: &JsValue, stored: &JsValue, base: &JsValue) -> bool;
+    /// The fast lane's per-call check, in one call: `0` when `storage` no longer holds `stored` under `key`
+    /// (not looked at when `storage` is `undefined`) or relative URLs no longer resolve against `base`
+    /// (compared as JavaScript strings); else `2` when `input` is the URL string `allowedUrl`, `1` when not.
+    fn unchanged(storage: &JsValue, key: &JsValue, stored: &JsValue, base: &JsValue, input: &JsValue, allowed_url: &JsValue) -> u32;
     /// What relative URLs resolve against, read as [`crate::platform::base_url`] reads it, left a
     /// JavaScript string.
     #[wasm_bindgen(js_name = baseUrl)]
@@ -127,6 +128,20 @@ struct Checked {
     header_name: JsValue,
     /// The stored token, when the last full read found a clean, sendable one.
     token: Option<KnownToken>,
+    /// The last URL string found on an allowed origin against the current base URL (`undefined` when
+    /// none): the same URL again needs no parsing.
+    allowed_url: JsValue,
+}
+
+/// What [`Client::unchanged_since_last_call`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unchanged {
+    /// The stored token or the base URL changed (or nothing was checked yet): check again.
+    No,
+    /// Both are as checked; the URL is another one.
+    Yes,
+    /// Both are as checked, and the URL is the last one found allowed.
+    SameUrl,
 }
 
 /// A stored access token the full path accepted as it is.
@@ -150,7 +165,6 @@ impl Client {
         if enabled(settings.log_level, Level::Debug) || self.tabs.has_overlay() {
             return None;
         }
-        let url = input.as_string()?;
         let mut checked = self.lane.checked.borrow_mut();
         if !checked.as_ref().is_some_and(|checked| Rc::ptr_eq(&checked.config, &cfg)) {
             *checked = Some(Checked {
@@ -158,17 +172,25 @@ impl Client {
                 key: JsValue::from_str(&settings.access_token_key),
                 header_name: JsValue::from_str(&settings.header_name),
                 token: None,
+                allowed_url: JsValue::UNDEFINED,
             });
         }
         let checked = checked.as_mut()?;
-        if !self.unchanged_since_last_call(checked) {
+        let since_last_call = self.unchanged_since_last_call(checked, input);
+        if since_last_call == Unchanged::No {
             checked.token = self.known_token(&cfg);
-            self.read_base();
+            if self.read_base() {
+                checked.allowed_url = JsValue::UNDEFINED;
+            }
+        }
+        if since_last_call != Unchanged::SameUrl {
+            let url = input.as_string()?;
+            if !self.origin_allowed(&cfg, &url) {
+                return None;
+            }
+            checked.allowed_url = input.clone();
         }
         let known = checked.token.as_ref()?;
-        if !self.origin_allowed(&cfg, &url) {
-            return None;
-        }
         if let Some(claims) = &known.claims {
             if refresh::before_send(Some(claims), now_ms() / 1000.0, settings.refresh_leeway, true) == BeforeSend::RefreshFirst {
                 return None;
@@ -191,18 +213,26 @@ impl Client {
         Some(sending)
     }
 
-    /// Whether the stored token and the base URL are what the last full check saw: compared in memory
-    /// when memory holds the token, else by one call to JavaScript that compares storage's value with the
-    /// known one without copying it into wasm.
-    fn unchanged_since_last_call(&self, checked: &Checked) -> bool {
-        let (Some(known), Some((base, _))) = (&checked.token, &*self.lane.base.borrow()) else { return false };
+    /// Whether the stored token and the base URL are what the last full check saw, and whether `input` is
+    /// the URL last found allowed: the token is compared in memory when memory holds it, else by one call
+    /// to JavaScript that compares storage's value with the known one without copying it into wasm.
+    fn unchanged_since_last_call(&self, checked: &Checked, input: &JsValue) -> Unchanged {
+        let (Some(known), Some((base, _))) = (&checked.token, &*self.lane.base.borrow()) else { return Unchanged::No };
         let settings = &checked.config.settings;
-        match self.store.memory_matches(&settings.access_token_key, &known.text) {
-            Some(same) => same && unchanged(&JsValue::UNDEFINED, &checked.key, &known.stored, base),
+        let code = match self.store.memory_matches(&settings.access_token_key, &known.text) {
+            Some(false) => 0,
+            Some(true) => unchanged(&JsValue::UNDEFINED, &checked.key, &known.stored, base, input, &checked.allowed_url),
             None => self
                 .store
-                .with_browser_storage(settings.storage, &settings.access_token_key, |storage| unchanged(storage, &checked.key, &known.stored, base))
-                .unwrap_or(false),
+                .with_browser_storage(settings.storage, &settings.access_token_key, |storage| {
+                    unchanged(storage, &checked.key, &known.stored, base, input, &checked.allowed_url)
+                })
+                .unwrap_or(0),
+        };
+        match code {
+            2 => Unchanged::SameUrl,
+            1 => Unchanged::Yes,
+            _ => Unchanged::No,
         }
     }
 
@@ -218,13 +248,15 @@ impl Client {
         Some(KnownToken { claims: self.claims_of(&token), stored: JsValue::from_str(&token), header_value, text: token })
     }
 
-    /// Reads the base URL again, and resolves it again only when it changed.
-    fn read_base(&self) {
+    /// Reads the base URL again, and resolves it again only when it changed (then `true`).
+    fn read_base(&self) -> bool {
         let base_value = base_url_value();
         let mut base = self.lane.base.borrow_mut();
-        if !base.as_ref().is_some_and(|(seen, _)| *seen == base_value) {
-            *base = base_value.as_string().map(|href| (base_value, Base::new(href)));
+        if base.as_ref().is_some_and(|(seen, _)| *seen == base_value) {
+            return false;
         }
+        *base = base_value.as_string().map(|href| (base_value, Base::new(href)));
+        true
     }
 
     /// Whether `url`, resolved against the base URL last read, has an origin the token may go to.
