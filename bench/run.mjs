@@ -346,7 +346,9 @@ async function main() {
       `Each client's fetch is replaced by a stub that resolves \`new Response('{}', {status: 200})\` at once; every ` +
         `client reads the token from localStorage and adds \`Authorization: Bearer …\`. ${CONFIG.stub.rounds} rounds × ` +
         `${CONFIG.stub.calls} sequential awaited calls per client, clients interleaved (rotating start) after a warm-up of ` +
-        `${CONFIG.stub.warmupCalls} calls each; one sample = mean µs/call of one round. Ratio = median over rounds of ` +
+        `${CONFIG.stub.warmupCalls} calls each; one sample = mean µs/call of one round. Every client calls the same URL, ` +
+        `except "authfetch, a new URL each call", which cycles through 64 (authfetch skips re-checking the URL it checked ` +
+        `last). Ratio = median over rounds of ` +
         `client ÷ raw fetch in the same round. (${timerNote}.)`,
       overheadTable(stub),
       '## Per-call time, real loopback',
