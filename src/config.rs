@@ -220,7 +220,7 @@ fn check_refresh_url(url: &str) -> Result<(), &'static str> {
     if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err("a URL with spaces or control characters");
     }
-    if url.contains("://") {
+    if crate::text::find(url, "://").is_some() {
         return parse_origin(url, true).map(|_| ());
     }
     // A scheme without "//" ("javascript:", "data:") is not a relative path.

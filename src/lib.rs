@@ -41,6 +41,7 @@ pub mod report;
 pub mod request;
 pub mod storage;
 pub mod tabs;
+pub mod text;
 pub mod token;
 
 /// The allocator: talc instead of the default dlmalloc, smaller and faster in wasm.

@@ -12,7 +12,7 @@ pub type OriginError = &'static str;
 /// configured origins, where a path is a likely mistake).
 pub fn parse_origin(url: &str, allow_path: bool) -> Result<String, OriginError> {
     let url = url.trim();
-    let (scheme, rest) = url.split_once("://").ok_or("got no scheme")?;
+    let (scheme, rest) = crate::text::split_once(url, "://").ok_or("got no scheme")?;
     let scheme = scheme.to_ascii_lowercase();
     let default_port = match scheme.as_str() {
         "https" => "443",
@@ -20,7 +20,7 @@ pub fn parse_origin(url: &str, allow_path: bool) -> Result<String, OriginError> 
         _ => return Err("got a scheme other than http or https"),
     };
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
+    let (authority, tail) = rest.split_at_checked(authority_end).unwrap_or((rest, ""));
     if !(allow_path || tail.is_empty() || tail == "/") {
         return Err("got a path, query or fragment (an origin is only scheme, host and port)");
     }
@@ -45,7 +45,7 @@ pub fn parse_origin(url: &str, allow_path: bool) -> Result<String, OriginError> 
 fn split_host_port(authority: &str) -> Result<(&str, Option<&str>), OriginError> {
     let (host, port) = if authority.starts_with('[') {
         let close = authority.find(']').ok_or("got an unclosed IPv6 bracket")?;
-        let (host, after) = authority.split_at(close + 1);
+        let (host, after) = authority.split_at_checked(close + 1).unwrap_or((authority, ""));
         match after.strip_prefix(':') {
             Some(port) => (host, Some(port)),
             None if after.is_empty() => (host, None),
@@ -98,8 +98,7 @@ impl OriginPolicy {
             return false;
         }
         self.allowed.iter().any(|origin| {
-            let plain_host = origin
-                .split_once("://")
+            let plain_host = crate::text::split_once(origin, "://")
                 .is_some_and(|(_, host)| host.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-' || b == b':'));
             plain_host && url.strip_prefix(origin.as_str()).is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?', '#']))
         })

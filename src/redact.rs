@@ -20,9 +20,9 @@ pub fn fingerprint(token: &str) -> String {
 pub fn scrub(text: &str, secrets: &[&str]) -> String {
     let mut out = text.to_owned();
     for secret in secrets.iter().filter(|secret| secret.len() >= 8) {
-        if out.contains(secret) {
+        if crate::text::find(&out, secret).is_some() {
             let replacement = String::from("[token ") + &fingerprint(secret) + "]";
-            out = out.replace(secret, &replacement);
+            out = crate::text::replace(&out, secret, &replacement);
         }
     }
     out

@@ -161,7 +161,7 @@ pub fn resolve(url: &str, base: Option<&Base>) -> (Option<String>, String) {
         let lower_scheme = url.get(..8).map(str::to_ascii_lowercase).unwrap_or_default();
         if lower_scheme.starts_with("http://") || lower_scheme.starts_with("https://") {
             if let Ok(origin) = parse_origin(url, true) {
-                let host = origin.split_once("://").map_or("", |(_, rest)| rest);
+                let host = crate::text::split_once(&origin, "://").map_or("", |(_, rest)| rest);
                 if host.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-' || b == b':') {
                     return (Some(origin), url.to_owned());
                 }
