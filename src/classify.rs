@@ -142,7 +142,7 @@ pub fn classify_response(facts: &ResponseFacts<'_>) -> Option<Diagnostic> {
                 d.message.push_str(origin);
                 d.message.push_str(" is not in allowedOrigins");
                 d.line("request origin", origin);
-                d.line("allowedOrigins", &allowed.join(", "));
+                d.line("allowedOrigins", &crate::text::joined(*allowed, ", "));
                 d.hint = "if this API should receive the token, add its origin to allowedOrigins (exact scheme, host and port)";
             }
             NotSent::Unsendable => {
@@ -162,7 +162,7 @@ pub fn classify_response(facts: &ResponseFacts<'_>) -> Option<Diagnostic> {
     let claims = facts.sent.and_then(|sent| sent.claims.as_ref());
     if !parsed.list.is_empty() && bearer.is_none() {
         d.start("wrong_scheme", Level::Warn, " answered 401 asking for ");
-        d.message.push_str(&parsed.schemes().collect::<Vec<_>>().join(", "));
+        crate::text::push_joined(&mut d.message, parsed.schemes(), ", ");
         d.message.push_str(", not ");
         d.message.push_str(if facts.scheme.is_empty() { "Bearer" } else { facts.scheme });
         d.hint = "the server expects another authentication scheme: check the scheme and headerName options, or the server's auth middleware for this route";

@@ -346,7 +346,7 @@ fn unknown_option(option: &str) -> Error {
         message.push_str("`?");
     } else {
         message.push_str("; known options are ");
-        message.push_str(&OPTION_NAMES.join(", "));
+        crate::text::push_joined(&mut message, OPTION_NAMES, ", ");
     }
     Error::new(ErrorCode::InvalidOptions, message)
 }

@@ -135,7 +135,7 @@ impl Diagnostic {
         message.push_str(" went out without the token: its origin ");
         message.push_str(origin);
         message.push_str(" is not in allowedOrigins [");
-        message.push_str(&allowed.join(", "));
+        crate::text::push_joined(&mut message, allowed, ", ");
         message.push(']');
         Diagnostic::new_with("origin_not_allowed", Level::Debug, request, message, "if this API should get the token, add its origin to allowedOrigins")
     }

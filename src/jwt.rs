@@ -80,7 +80,7 @@ impl Claims {
 fn joined_strings(value: Option<&Json>) -> Option<String> {
     let Some(Json::Array(items)) = value else { return None };
     let words: Vec<&str> = items.iter().filter_map(Json::as_str).collect();
-    (!words.is_empty()).then(|| words.join(" "))
+    (!words.is_empty()).then(|| crate::text::joined(&words, " "))
 }
 
 /// Decodes unpadded (or padded) base64url; `None` on any character outside the alphabet.
