@@ -7,6 +7,7 @@
 //! the origin is read without building a `URL` object.
 
 use js_sys::{Function, Object, Promise, Reflect};
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, Request, Response};
@@ -17,6 +18,18 @@ use crate::options::Config;
 use crate::origin::parse_origin;
 use crate::platform::global_fetch;
 use crate::report::set;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `Object.assign({}, source)`, with what a getter of `source` throws returned as an error.
+    #[wasm_bindgen(catch, js_namespace = Object, js_name = assign)]
+    fn assign_to(target: &Object, source: &Object) -> Result<Object, JsValue>;
+}
+
+/// A shallow copy of `source`'s own enumerable properties; `Err` with what a getter threw.
+fn copy_object(source: &Object) -> Result<Object, JsValue> {
+    assign_to(&Object::new(), source)
+}
 
 /// The request as the caller gave it.
 pub struct Outgoing {
@@ -52,7 +65,8 @@ impl Outgoing {
         let init = if init.is_undefined() || init.is_null() {
             Object::new()
         } else if init.is_object() {
-            Object::assign(&Object::new(), init.unchecked_ref())
+            // A getter of the caller's object can throw: that rejects the call, as it does with fetch.
+            copy_object(init.unchecked_ref()).map_err(Error::thrown)?
         } else {
             let mut message = String::from("init must be an object (a RequestInit) or undefined; got ");
             message.push_str(&crate::options::shape_of(init).describe());

@@ -1350,3 +1350,22 @@ async fn configure_between_two_calls_changes_the_header_the_next_call_sends() {
     let custom: Vec<Option<String>> = seen(&server).iter().map(|request| text(request, "custom")).collect();
     assert_eq!(custom, vec![None, Some("opaque-access-1".to_string())], "but the configured header, without a scheme");
 }
+
+#[wasm_bindgen_test]
+async fn an_init_whose_getter_throws_rejects_that_call_with_the_error_and_the_client_keeps_working() {
+    let server = fake_server();
+    let client = client(&server, &[]);
+    with_tokens(&client, "opaque-access-1", Some("opaque-refresh-1"));
+    let throwing = js_sys::Function::new_with_args("", "return { method: 'POST', get body() { throw new RangeError('the caller\\'s getter'); } };");
+    for warm in [false, true] {
+        if warm {
+            assert_eq!(status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await, 200);
+        }
+        let init = throwing.call0(&JsValue::NULL).unwrap_or(JsValue::UNDEFINED);
+        let error = settle(client.fetch("/api/data".into(), init)).await.err().unwrap_or(JsValue::NULL);
+        let info = error_info(&error);
+        assert_eq!((text(&info, "name").as_deref(), text(&info, "message").as_deref()), (Some("RangeError"), Some("the caller's getter")), "warm: {warm}");
+    }
+    assert_eq!(status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await, 200);
+    assert_eq!(seen_auth(&server), vec![Some("Bearer opaque-access-1".to_string()); 2], "the throwing calls sent nothing");
+}

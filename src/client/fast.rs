@@ -39,10 +39,10 @@ export function sendWithHeader(fetchFn, input, init, name, value, token, settle)
     sent = { headers: { [name]: value } };
   } else {
     if (typeof init !== 'object') return undefined;
-    sent = Object.assign({}, init);
-    if (sent.skipAuth !== undefined) return undefined;
     let headers;
     try {
+      sent = Object.assign({}, init);
+      if (sent.skipAuth !== undefined) return undefined;
       headers = new Headers(sent.headers === null ? undefined : sent.headers);
     } catch (_) {
       return undefined;
@@ -88,10 +88,11 @@ extern "C" {
     /// the caller's headers, and resolves to the `Response` when it is one (`instanceof Response`) whose
     /// status is not 400, 401 or 403; anything else (a rejection, another realm's or a polyfill's
     /// response, something that is not a response at all) goes to `settle(input, init, token, outcome,
-    /// failed)`, whose promise the call then follows. Returns `undefined`, having sent nothing, when the call needs the full path: no fetch
-    /// function, an `init` that is not an object, `skipAuth`, headers the `Headers` constructor refuses,
-    /// or a caller who set the header already. Without `init`, the headers are a plain record (the
-    /// cheapest form; `fetch` takes either).
+    /// failed)`, whose promise the call then follows. Returns `undefined`, having sent nothing, when the
+    /// call needs the full path: no fetch function, an `init` that is not an object or whose getters
+    /// throw, `skipAuth`, headers the `Headers` constructor refuses, or a caller who set the header
+    /// already. It never throws (a JavaScript exception would unwind through wasm with the lane's state
+    /// borrowed). Without `init`, the headers are a plain record (the cheapest form; `fetch` takes either).
     #[wasm_bindgen(js_name = sendWithHeader)]
     fn send_with_header(fetch: &JsValue, input: &JsValue, init: &JsValue, name: &JsValue, value: &JsValue, token: &JsValue, settle: &JsValue) -> JsValue;
     /// The fast lane's per-call check, in one call: `0` when `storage` no longer holds `stored` under `key`
