@@ -86,9 +86,13 @@ console.log(`[package] ${pkg.name}@${pkg.version}`);
 EOF
 
 # The wrapper relies on these glue exports; a renamed export would otherwise only fail at run time.
-for name in 'class AuthClient' 'function authFetch' 'function configure' 'function state' 'initSync' '__wbg_init as default'; do
-  grep -q "$name" "$OUT/web/authfetch.js" || { echo "the wasm-pack glue lacks \`$name\`, which js/index.js uses" >&2; exit 1; }
-done
+# (The glue is minified, so this imports it rather than reading it.)
+node --input-type=module -e "
+  const glue = await import('./$OUT/web/authfetch.js');
+  for (const name of ['AuthClient', 'authFetch', 'configure', 'state', 'initSync', 'default']) {
+    if (typeof glue[name] !== 'function') { console.error('the wasm-pack glue lacks \\\`' + name + '\\\`, which js/index.js uses'); process.exit(1); }
+  }
+"
 # Smoke test: the Node entry loads and instantiates the module.
 node --input-type=module -e "
   const m = await import('./$OUT/node.js');
