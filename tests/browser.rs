@@ -1369,3 +1369,23 @@ async fn an_init_whose_getter_throws_rejects_that_call_with_the_error_and_the_cl
     assert_eq!(status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await, 200);
     assert_eq!(seen_auth(&server), vec![Some("Bearer opaque-access-1".to_string()); 2], "the throwing calls sent nothing");
 }
+
+#[wasm_bindgen_test]
+async fn a_client_freed_while_its_call_is_in_flight_still_settles_that_call_with_the_servers_answer() {
+    let server = fake_server();
+    let client = client(&server, &[]);
+    with_tokens(&client, "opaque-access-1", Some("opaque-refresh-1"));
+    assert_eq!(status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await, 200);
+    let slow_401 = js_sys::Function::new_with_args(
+        "req, url",
+        "if (url.pathname !== '/api/slow') return null; return new Promise((r) => setTimeout(() => r(new Response('', { status: 401 })), 30));",
+    );
+    set(&server, "respond", slow_401);
+    let in_flight = client.fetch("/api/slow".into(), JsValue::UNDEFINED);
+    drop(client);
+    assert_eq!(status_of(in_flight).await, 401, "resolved with the server's answer, no crash");
+    assert_eq!(number(&server, "refreshCalls"), 0.0, "a freed client does not refresh");
+    let fresh = self::client(&fake_server(), &[]);
+    with_tokens(&fresh, "opaque-access-1", None);
+    assert_eq!(status_of(fresh.fetch("/api/data".into(), JsValue::UNDEFINED)).await, 200, "other clients keep working");
+}

@@ -105,9 +105,6 @@ extern "C" {
     fn base_url_value() -> JsValue;
 }
 
-/// What the continuation of a fast call receives: `(input, init, token, outcome, failed)`.
-type Settle = Closure<dyn Fn(JsValue, JsValue, JsValue, JsValue, bool) -> JsValue>;
-
 /// A client's fast lane: what the last full check found, kept as JavaScript values.
 #[derive(Default)]
 pub(super) struct FastLane {
@@ -115,8 +112,10 @@ pub(super) struct FastLane {
     checked: RefCell<Option<Checked>>,
     /// The base URL last seen (as a JavaScript string) and what it resolves to.
     base: RefCell<Option<(JsValue, Base)>>,
-    /// The continuation, created on the first fast call; it holds the client weakly.
-    settle: OnceCell<Settle>,
+    /// The continuation `(input, init, token, outcome, failed) => Promise`, created on the first fast
+    /// call. It is owned by JavaScript (freed when no longer referenced), so a call in flight can still
+    /// call it after the client is gone; it holds the client weakly.
+    settle: OnceCell<JsValue>,
 }
 
 /// The checks made under one configuration.
@@ -199,14 +198,17 @@ impl Client {
         }
         let settle = self.lane.settle.get_or_init(|| {
             let client = Rc::downgrade(self);
-            Closure::new(move |input, init, token, outcome, failed| match client.upgrade() {
+            let settle = move |input, init, token, outcome: JsValue, failed| match client.upgrade() {
                 Some(client) => client.settle(input, init, token, outcome, failed),
-                None => js_sys::Promise::reject(&outcome).into(),
-            })
+                // The client was freed while this call was in flight: the server's answer, as it is.
+                None if failed => js_sys::Promise::reject(&outcome).into(),
+                None => js_sys::Promise::resolve(&outcome).into(),
+            };
+            Closure::<dyn Fn(JsValue, JsValue, JsValue, JsValue, bool) -> JsValue>::new(settle).into_js_value()
         });
         let no_fetch = JsValue::UNDEFINED;
         let fetch = cfg.fetch.as_ref().map_or(&no_fetch, |fetch| fetch.as_ref());
-        let sending = send_with_header(fetch, input, init, &checked.header_name, &known.header_value, &known.stored, settle.as_ref());
+        let sending = send_with_header(fetch, input, init, &checked.header_name, &known.header_value, &known.stored, settle);
         if sending.is_undefined() {
             return None;
         }
