@@ -75,12 +75,21 @@ fn split_host_port(authority: &str) -> Result<(&str, Option<&str>), OriginError>
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OriginPolicy {
     allowed: Vec<String>,
+    /// For each allowed origin, whether its host is plain (`a-z`, digits, `.`, `-`, `:`), worked out once.
+    plain_host: Vec<bool>,
 }
 
 impl OriginPolicy {
     /// A policy from already-normalised origins (see [`parse_origin`]).
     pub fn new(allowed: Vec<String>) -> OriginPolicy {
-        OriginPolicy { allowed }
+        let plain_host = allowed
+            .iter()
+            .map(|origin| {
+                crate::text::split_once(origin, "://")
+                    .is_some_and(|(_, host)| host.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-' || b == b':'))
+            })
+            .collect();
+        OriginPolicy { allowed, plain_host }
     }
 
     /// Whether the serialized `origin` of a request URL may receive the token. Exact match only: no
@@ -97,10 +106,8 @@ impl OriginPolicy {
         if !url.bytes().all(|byte| (0x21..=0x7e).contains(&byte) && byte != b'\\') {
             return false;
         }
-        self.allowed.iter().any(|origin| {
-            let plain_host = crate::text::split_once(origin, "://")
-                .is_some_and(|(_, host)| host.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-' || b == b':'));
-            plain_host && url.strip_prefix(origin.as_str()).is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?', '#']))
+        self.allowed.iter().zip(&self.plain_host).any(|(origin, plain_host)| {
+            *plain_host && url.strip_prefix(origin.as_str()).is_some_and(|rest| matches!(rest.as_bytes().first(), None | Some(b'/' | b'?' | b'#')))
         })
     }
 
