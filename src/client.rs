@@ -184,7 +184,7 @@ impl Client {
             let watched = document.clone();
             // One listener for the page, whatever the number of clients; it holds them weakly.
             let listener = Closure::<dyn FnMut()>::new(move || {
-                let visible = Reflect::get(&watched, &JsValue::from_str("visibilityState")).ok().and_then(|state| state.as_string());
+                let visible = Reflect::get(&watched, &crate::platform::key("visibilityState")).ok().and_then(|state| state.as_string());
                 if visible.as_deref() != Some("visible") {
                     return;
                 }
@@ -327,7 +327,7 @@ impl Client {
         let claims_js = match &claims {
             Some(claims) => {
                 let object = Object::new();
-                let text = |key: &str, value: &Option<String>| {
+                let text = |key: &'static str, value: &Option<String>| {
                     if let Some(value) = value {
                         set(&object, key, &JsValue::from_str(value));
                     }
@@ -635,7 +635,8 @@ impl Client {
             NotSentReason::Unsendable => NotSent::Unsendable,
             NotSentReason::Skipped(why) => NotSent::Skipped(why),
         });
-        let server_date = response.headers().get("Date").ok().flatten().map(|date| js_sys::Date::parse(&date) / 1000.0).filter(|seconds| seconds.is_finite());
+        let server_date =
+            crate::request::response_header(response, "Date").map(|date| js_sys::Date::parse(&date) / 1000.0).filter(|seconds| seconds.is_finite());
         let facts = ResponseFacts {
             request: &out.line,
             status,
@@ -809,5 +810,5 @@ fn status_line(label: &str, status: u16) -> String {
 /// The response's `WWW-Authenticate` (scrubbed later, when reported); `None` when absent or unreadable (CORS hides it unless
 /// exposed).
 fn read_challenge(response: &Response) -> Option<String> {
-    response.headers().get("WWW-Authenticate").ok().flatten()
+    crate::request::response_header(response, "WWW-Authenticate")
 }

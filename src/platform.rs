@@ -13,15 +13,35 @@ extern "C" {
     fn clear_timeout(id: &JsValue);
 }
 
+thread_local! {
+    /// The JavaScript strings made by [`key`], by the address and length of their text.
+    static KEYS: std::cell::RefCell<Vec<((usize, usize), JsValue)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The constant text `name` as a JavaScript string, made once: property names and the like cross into
+/// JavaScript on every call, and decoding their text each time was the largest cost of a 401's handling.
+pub fn key(name: &'static str) -> JsValue {
+    let id = (name.as_ptr() as usize, name.len());
+    KEYS.with(|keys| {
+        let mut keys = keys.borrow_mut();
+        if let Some((_, value)) = keys.iter().find(|(known, _)| *known == id) {
+            return value.clone();
+        }
+        let value = JsValue::from_str(name);
+        keys.push((id, value.clone()));
+        value
+    })
+}
+
 /// A property of the global object (`globalThis[name]`), `undefined` when absent or when reading throws.
-pub fn global_property(name: &str) -> JsValue {
-    Reflect::get(&js_sys::global(), &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+pub fn global_property(name: &'static str) -> JsValue {
+    Reflect::get(&js_sys::global(), &key(name)).unwrap_or(JsValue::UNDEFINED)
 }
 
 /// Whether the global object has a property `name` at all (even one whose getter throws, like
 /// `localStorage` in a sandboxed iframe). Workers and Node have no `localStorage`; Node has no `location`.
-pub fn has_global(name: &str) -> bool {
-    Reflect::has(&js_sys::global(), &JsValue::from_str(name)).unwrap_or(false)
+pub fn has_global(name: &'static str) -> bool {
+    Reflect::has(&js_sys::global(), &key(name)).unwrap_or(false)
 }
 
 /// The global `fetch`, if there is one.
@@ -35,7 +55,7 @@ pub fn location() -> Option<(String, String)> {
     if !location.is_object() {
         return None;
     }
-    let field = |name: &str| Reflect::get(&location, &JsValue::from_str(name)).ok().and_then(|value| value.as_string());
+    let field = |name: &'static str| Reflect::get(&location, &key(name)).ok().and_then(|value| value.as_string());
     Some((field("href")?, field("origin")?))
 }
 
@@ -44,7 +64,7 @@ pub fn location() -> Option<(String, String)> {
 pub fn base_url() -> Option<String> {
     let document = global_property("document");
     if document.is_object() {
-        if let Some(base) = Reflect::get(&document, &JsValue::from_str("baseURI")).ok().and_then(|base| base.as_string()) {
+        if let Some(base) = Reflect::get(&document, &key("baseURI")).ok().and_then(|base| base.as_string()) {
             return Some(base);
         }
     }

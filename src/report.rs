@@ -8,8 +8,8 @@ use crate::diagnose::{Diagnostic, Level};
 use crate::storage::describe_exception;
 
 /// Sets `object[key] = value` on a fresh plain object (cannot fail on one; ignored if it somehow does).
-pub fn set(object: &Object, key: &str, value: &JsValue) {
-    let _ = Reflect::set(object, &JsValue::from_str(key), value);
+pub fn set(object: &Object, name: &'static str, value: &JsValue) {
+    let _ = Reflect::set(object, &crate::platform::key(name), value);
 }
 
 /// Prints `text` at `level` (no filtering here).

@@ -16,7 +16,7 @@ use crate::diagnose::RequestLine;
 use crate::error::{Error, ErrorCode};
 use crate::options::Config;
 use crate::origin::parse_origin;
-use crate::platform::global_fetch;
+use crate::platform::{global_fetch, key};
 use crate::report::set;
 
 #[wasm_bindgen]
@@ -24,6 +24,20 @@ extern "C" {
     /// `Object.assign({}, source)`, with what a getter of `source` throws returned as an error.
     #[wasm_bindgen(catch, js_namespace = Object, js_name = assign)]
     fn assign_to(target: &Object, source: &Object) -> Result<Object, JsValue>;
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// A `Headers` object, seen through [`HeadersObject::get_value`].
+    type HeadersObject;
+    /// `headers.get(name)` with the name already a JavaScript string.
+    #[wasm_bindgen(method, catch, js_name = get)]
+    fn get_value(this: &HeadersObject, name: &JsValue) -> Result<Option<String>, JsValue>;
+}
+
+/// The response header `name`, if present and readable (CORS hides most headers unless exposed).
+pub fn response_header(response: &Response, name: &'static str) -> Option<String> {
+    response.headers().unchecked_ref::<HeadersObject>().get_value(&key(name)).ok().flatten()
 }
 
 /// A shallow copy of `source`'s own enumerable properties; `Err` with what a getter threw.
@@ -72,10 +86,10 @@ impl Outgoing {
             message.push_str(&crate::options::shape_of(init).describe());
             return Err(Error::new(ErrorCode::InvalidArgument, message));
         };
-        let field = |name: &str| Reflect::get(&init, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED);
+        let field = |name: &'static str| Reflect::get(&init, &key(name)).unwrap_or(JsValue::UNDEFINED);
         let skip_auth = field("skipAuth");
         if !skip_auth.is_undefined() {
-            let _ = Reflect::delete_property(&init, &JsValue::from_str("skipAuth"));
+            let _ = Reflect::delete_property(&init, &key("skipAuth"));
         }
 
         let (input, url_text, request_method) = if let Some(text) = input.as_string() {
@@ -207,9 +221,9 @@ fn is_plain(url: &str) -> bool {
 /// than by `instanceof`, so Responses from another realm or a fetch polyfill pass; anything else is a
 /// named error instead of a crash deeper down.
 pub fn as_response(value: JsValue) -> Result<Response, Error> {
-    let status = Reflect::get(&value, &JsValue::from_str("status")).ok().and_then(|status| status.as_f64());
-    let headers = Reflect::get(&value, &JsValue::from_str("headers")).unwrap_or(JsValue::UNDEFINED);
-    let has_get = Reflect::get(&headers, &JsValue::from_str("get")).is_ok_and(|get| get.is_function());
+    let status = Reflect::get(&value, &key("status")).ok().and_then(|status| status.as_f64());
+    let headers = Reflect::get(&value, &key("headers")).unwrap_or(JsValue::UNDEFINED);
+    let has_get = Reflect::get(&headers, &key("get")).is_ok_and(|get| get.is_function());
     if status.is_some() && has_get {
         Ok(value.unchecked_into())
     } else {

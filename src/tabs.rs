@@ -28,7 +28,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::platform::{global_property, now_ms};
+use crate::platform::{global_property, key, now_ms};
 use crate::report::set;
 
 /// How long published tokens win over what storage says, in milliseconds.
@@ -127,7 +127,7 @@ impl Tabs {
         let replies = port.clone();
         let listener = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
             let data = event.data();
-            let text = |key: &str| Reflect::get(&data, &JsValue::from_str(key)).ok().and_then(|value| value.as_string());
+            let text = |name: &'static str| Reflect::get(&data, &key(name)).ok().and_then(|value| value.as_string());
             peers.set(true);
             match text("kind").as_deref() {
                 Some("tokens") => {
@@ -149,7 +149,7 @@ impl Tabs {
             let overlay = Rc::clone(&self.overlay);
             let keys = [access_key.to_owned(), refresh_key.to_owned()];
             let listener = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
-                let key = Reflect::get(&event, &JsValue::from_str("key")).ok().and_then(|key| key.as_string());
+                let key = Reflect::get(&event, &key("key")).ok().and_then(|key| key.as_string());
                 if key.as_ref().map_or(true, |key| keys.contains(key)) {
                     *overlay.borrow_mut() = None;
                 }
@@ -231,8 +231,8 @@ pub enum Locked {
 /// whether the lock was held by someone else first (`true`: this tab waited behind another holder), as
 /// opposed to granted at once; a busy page that is slow to run the grant does not count as waiting.
 pub async fn with_lock(name: &str, timeout_ms: u32, body: impl FnOnce(bool) -> Promise + 'static) -> Locked {
-    let locks = Reflect::get(&global_property("navigator"), &JsValue::from_str("locks")).unwrap_or(JsValue::UNDEFINED);
-    let Ok(request) = Reflect::get(&locks, &JsValue::from_str("request")).and_then(|request| request.dyn_into::<Function>()) else {
+    let locks = Reflect::get(&global_property("navigator"), &key("locks")).unwrap_or(JsValue::UNDEFINED);
+    let Ok(request) = Reflect::get(&locks, &key("request")).and_then(|request| request.dyn_into::<Function>()) else {
         return Locked::Unavailable;
     };
     let body = Rc::new(RefCell::new(Some(body)));
@@ -282,7 +282,7 @@ pub async fn with_lock(name: &str, timeout_ms: u32, body: impl FnOnce(bool) -> P
     match result {
         Ok(value) => Locked::Ran(value),
         Err(error) => {
-            let name = Reflect::get(&error, &JsValue::from_str("name")).ok().and_then(|value| value.as_string());
+            let name = Reflect::get(&error, &key("name")).ok().and_then(|value| value.as_string());
             if name.as_deref() == Some("AbortError") {
                 Locked::TimedOut
             } else {

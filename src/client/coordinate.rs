@@ -232,7 +232,7 @@ const ADOPT_POLL_MS: u32 = 15;
 
 /// A promise that rejects with `signal`'s reason once it aborts (at once if it already has).
 fn aborted(signal: &web_sys::AbortSignal) -> Promise {
-    let reason = || Reflect::get(signal, &JsValue::from_str("reason")).unwrap_or(JsValue::UNDEFINED);
+    let reason = || Reflect::get(signal, &crate::platform::key("reason")).unwrap_or(JsValue::UNDEFINED);
     if signal.aborted() {
         return Promise::reject(&reason());
     }
@@ -240,7 +240,7 @@ fn aborted(signal: &web_sys::AbortSignal) -> Promise {
     Promise::new(&mut |_resolve, reject| {
         let watched = target.clone();
         let listener = Closure::once_into_js(move || {
-            let reason = Reflect::get(&watched, &JsValue::from_str("reason")).unwrap_or(JsValue::UNDEFINED);
+            let reason = Reflect::get(&watched, &crate::platform::key("reason")).unwrap_or(JsValue::UNDEFINED);
             let _ = reject.call1(&JsValue::UNDEFINED, &reason);
         });
         let _ = target.add_event_listener_with_callback("abort", listener.unchecked_ref());
