@@ -24,7 +24,7 @@ use crate::platform::{location, now_ms};
 use crate::redact::{fingerprint, scrub};
 use crate::refresh::{self, AfterUnauthorized, BeforeSend, GiveUpReason};
 use crate::report::{call_hook, console_group, emit, enabled, set};
-use crate::request::{Base, Outgoing};
+use crate::request::Outgoing;
 use crate::storage::{describe_exception, TokenStore};
 use crate::tabs::Tabs;
 use crate::token::{is_header_safe, StoredValue};
@@ -68,9 +68,6 @@ pub struct Client {
     tabs: Tabs,
     /// The origin of the page or worker (it never changes for a document).
     page_origin: Option<String>,
-    /// The base URL relative URLs resolved against last, with its origin (re-read on every call, parsed
-    /// only when it changed: a `<base href>` can be added or changed at any time).
-    base: RefCell<Option<Base>>,
     /// Tokens read recently (at most [`RECENT_SECRETS`]), scrubbed from anything printed.
     recent_secrets: RefCell<Vec<String>>,
     /// The last access token whose claims were read, and its claims (a JWT is decoded once, not per call).
@@ -756,16 +753,6 @@ impl Client {
         diagnostic.evidence = evidence;
         diagnostic.request = RequestLine { method: "POST".into(), url };
         self.report(cfg, &diagnostic);
-    }
-
-    /// What relative URLs resolve against now.
-    fn base(&self) -> Option<Base> {
-        let href = crate::platform::base_url()?;
-        let mut cached = self.base.borrow_mut();
-        if !cached.as_ref().is_some_and(|base| base.href == href) {
-            *cached = Some(Base::new(href));
-        }
-        cached.clone()
     }
 
     /// The claims of `token`, decoded once per distinct token.

@@ -59,18 +59,6 @@ pub fn location() -> Option<(String, String)> {
     Some((field("href")?, field("origin")?))
 }
 
-/// The URL relative request URLs resolve against, as `fetch` resolves them: the document's base URL
-/// (`document.baseURI`, which a `<base href>` changes) in a page, the location in a worker; `None` in Node.
-pub fn base_url() -> Option<String> {
-    let document = global_property("document");
-    if document.is_object() {
-        if let Some(base) = Reflect::get(&document, &key("baseURI")).ok().and_then(|base| base.as_string()) {
-            return Some(base);
-        }
-    }
-    location().map(|(href, _)| href)
-}
-
 /// A future as a `Promise`. Every future the crate hands to JavaScript goes through this one function,
 /// boxed, so the executor glue of `future_to_promise` exists once in the binary instead of once per
 /// future type (about 1 KB of wasm each).

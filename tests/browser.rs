@@ -1389,3 +1389,26 @@ async fn a_client_freed_while_its_call_is_in_flight_still_settles_that_call_with
     with_tokens(&fresh, "opaque-access-1", None);
     assert_eq!(status_of(fresh.fetch("/api/data".into(), JsValue::UNDEFINED)).await, 200, "other clients keep working");
 }
+
+#[wasm_bindgen_test]
+async fn a_base_change_first_noticed_by_a_refresh_still_keeps_the_next_warm_call_from_sending_the_token() {
+    let server = fake_server();
+    set(&server, "refreshMode", "500"); // the refresh fails and both tokens stay
+    let client = client(&server, &[]);
+    with_tokens(&client, "opaque-access-1", Some("opaque-refresh-1"));
+    assert_eq!(status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await, 200);
+    let add_base = js_sys::Function::new_with_args(
+        "",
+        "const b = document.createElement('base'); b.href = 'https://cdn.example.com/'; b.id = 'refresh-base'; document.head.appendChild(b);",
+    );
+    let _ = add_base.call0(&JsValue::NULL);
+    // The refresh resolves its URL against the base first, so it is the one that sees the change.
+    let refreshed = settle(client.refresh()).await.unwrap_or(JsValue::UNDEFINED);
+    let status = status_of(client.fetch("/api/data".into(), JsValue::UNDEFINED)).await;
+    let _ = js_sys::Function::new_with_args("", "document.getElementById('refresh-base').remove();").call0(&JsValue::NULL);
+    assert_eq!(refreshed, JsValue::FALSE);
+    assert_eq!(status, 200, "the third party answered");
+    let request = seen(&server).pop().unwrap_or(JsValue::NULL);
+    assert_eq!(text(&request, "origin").as_deref(), Some("https://cdn.example.com"));
+    assert_eq!(text(&request, "auth"), None, "the token did not follow the <base>");
+}

@@ -21,7 +21,7 @@ use crate::platform::now_ms;
 use crate::redact::scrub;
 use crate::refresh::{self, RefreshFailure, TokenSet};
 use crate::report::{call_hook, set};
-use crate::request::{fetch_function, Outgoing};
+use crate::request::{fetch_function, Base, Outgoing};
 use crate::storage::describe_exception;
 use crate::tabs::{sleep, sync_name, with_lock, Locked};
 
@@ -134,7 +134,7 @@ impl Client {
         self.counts.bump(|counts| &mut counts.refreshes);
         let sent_evidence = self.access_token(cfg).token().map(|token| TokenEvidence::of(token, Claims::from_token(token).as_ref()));
         self.report_refresh(cfg, line, Diagnostic::refreshing(line, sent_evidence, trigger_phrase(trigger)));
-        let outcome = exchange(cfg, &refresh_token).await;
+        let outcome = exchange(cfg, &refresh_token, self.base().as_ref()).await;
         if outcome.is_err() {
             self.counts.bump(|counts| &mut counts.refresh_failures);
         }
@@ -264,10 +264,10 @@ fn refresh_status(failure: &RefreshFailure) -> Option<u16> {
 }
 
 /// Sends the refresh request and reads the reply, within `refreshTimeout`.
-async fn exchange(cfg: &Config, refresh_token: &str) -> Result<TokenSet, RefreshFailure> {
+async fn exchange(cfg: &Config, refresh_token: &str, base: Option<&Base>) -> Result<TokenSet, RefreshFailure> {
     let settings = &cfg.settings;
-    let url = match crate::platform::base_url() {
-        Some(base) => web_sys::Url::new_with_base(&settings.refresh_url, &base),
+    let url = match base {
+        Some(base) => web_sys::Url::new_with_base(&settings.refresh_url, &base.href),
         None => web_sys::Url::new(&settings.refresh_url),
     };
     let url = url.map_err(|_| {

@@ -99,8 +99,9 @@ extern "C" {
     /// (not looked at when `storage` is `undefined`) or relative URLs no longer resolve against `base`
     /// (compared as JavaScript strings); else `2` when `input` is the URL string `allowedUrl`, `1` when not.
     fn unchanged(storage: &JsValue, key: &JsValue, stored: &JsValue, base: &JsValue, input: &JsValue, allowed_url: &JsValue) -> u32;
-    /// What relative URLs resolve against, read as [`crate::platform::base_url`] reads it, left a
-    /// JavaScript string.
+    /// What relative URLs resolve against, as `fetch` resolves them: the document's base URL
+    /// (`document.baseURI`, which a `<base href>` changes) in a page, the location in a worker,
+    /// `undefined` in Node. Left a JavaScript string. The only place the base URL is read.
     #[wasm_bindgen(js_name = baseUrl)]
     fn base_url_value() -> JsValue;
 }
@@ -110,8 +111,12 @@ extern "C" {
 pub(super) struct FastLane {
     /// The checks that hold for one configuration.
     checked: RefCell<Option<Checked>>,
-    /// The base URL last seen (as a JavaScript string) and what it resolves to.
+    /// The base URL last seen (as a JavaScript string) and what it resolves to: the client's one cache
+    /// of it, for the fast lane and the full path alike.
     base: RefCell<Option<(JsValue, Base)>>,
+    /// The last URL string found on an allowed origin, under the current base URL and options
+    /// (`undefined` when none): the same URL again needs no parsing. Forgotten whenever either changes.
+    allowed_url: RefCell<JsValue>,
     /// The continuation `(input, init, token, outcome, failed) => Promise`, created on the first fast
     /// call. It is owned by JavaScript (freed when no longer referenced), so a call in flight can still
     /// call it after the client is gone; it holds the client weakly.
@@ -128,9 +133,6 @@ struct Checked {
     header_name: JsValue,
     /// The stored token, when the last full read found a clean, sendable one.
     token: Option<KnownToken>,
-    /// The last URL string found on an allowed origin against the current base URL (`undefined` when
-    /// none): the same URL again needs no parsing.
-    allowed_url: JsValue,
 }
 
 /// What [`Client::unchanged_since_last_call`] found.
@@ -172,23 +174,21 @@ impl Client {
                 key: JsValue::from_str(&settings.access_token_key),
                 header_name: JsValue::from_str(&settings.header_name),
                 token: None,
-                allowed_url: JsValue::UNDEFINED,
             });
+            *self.lane.allowed_url.borrow_mut() = JsValue::UNDEFINED;
         }
         let checked = checked.as_mut()?;
         let since_last_call = self.unchanged_since_last_call(checked, input);
         if since_last_call == Unchanged::No {
             checked.token = self.known_token(&cfg);
-            if self.read_base() {
-                checked.allowed_url = JsValue::UNDEFINED;
-            }
+            self.read_base();
         }
         if since_last_call != Unchanged::SameUrl {
             let url = input.as_string()?;
             if !self.origin_allowed(&cfg, &url) {
                 return None;
             }
-            checked.allowed_url = input.clone();
+            *self.lane.allowed_url.borrow_mut() = input.clone();
         }
         let known = checked.token.as_ref()?;
         if let Some(claims) = &known.claims {
@@ -222,13 +222,14 @@ impl Client {
     fn unchanged_since_last_call(&self, checked: &Checked, input: &JsValue) -> Unchanged {
         let (Some(known), Some((base, _))) = (&checked.token, &*self.lane.base.borrow()) else { return Unchanged::No };
         let settings = &checked.config.settings;
+        let allowed_url = self.lane.allowed_url.borrow();
         let code = match self.store.memory_matches(&settings.access_token_key, &known.text) {
             Some(false) => 0,
-            Some(true) => unchanged(&JsValue::UNDEFINED, &checked.key, &known.stored, base, input, &checked.allowed_url),
+            Some(true) => unchanged(&JsValue::UNDEFINED, &checked.key, &known.stored, base, input, &allowed_url),
             None => self
                 .store
                 .with_browser_storage(settings.storage, &settings.access_token_key, |storage| {
-                    unchanged(storage, &checked.key, &known.stored, base, input, &checked.allowed_url)
+                    unchanged(storage, &checked.key, &known.stored, base, input, &allowed_url)
                 })
                 .unwrap_or(0),
         };
@@ -251,15 +252,23 @@ impl Client {
         Some(KnownToken { claims: self.claims_of(&token), stored: JsValue::from_str(&token), header_value, text: token })
     }
 
-    /// Reads the base URL again, and resolves it again only when it changed (then `true`).
-    fn read_base(&self) -> bool {
+    /// Reads the base URL again, and resolves it again only when it changed; then the URL last found
+    /// allowed is forgotten too, whichever path noticed the change.
+    fn read_base(&self) {
         let base_value = base_url_value();
         let mut base = self.lane.base.borrow_mut();
         if base.as_ref().is_some_and(|(seen, _)| *seen == base_value) {
-            return false;
+            return;
         }
         *base = base_value.as_string().map(|href| (base_value, Base::new(href)));
-        true
+        *self.lane.allowed_url.borrow_mut() = JsValue::UNDEFINED;
+    }
+
+    /// What relative URLs resolve against now (read again on every call: a `<base href>` can be added or
+    /// changed at any time).
+    pub(super) fn base(&self) -> Option<Base> {
+        self.read_base();
+        self.lane.base.borrow().as_ref().map(|(_, base)| base.clone())
     }
 
     /// Whether `url`, resolved against the base URL last read, has an origin the token may go to.
