@@ -71,6 +71,18 @@ fn split_host_port(authority: &str) -> Result<(&str, Option<&str>), OriginError>
     }
 }
 
+/// Whether `url` is only printable ASCII without spaces or backslashes: text the URL parser takes as it
+/// is (tabs and line breaks are dropped by it, backslashes read as slashes).
+pub fn is_plain_url(url: &str) -> bool {
+    url.bytes().all(|byte| (0x21..=0x7e).contains(&byte) && byte != b'\\')
+}
+
+/// Whether `host` (with its port) is only `a-z`, digits, `.`, `-` and `:`: a host the URL parser leaves as
+/// it is (no case folding, no IDNA, no IPv6 brackets).
+pub fn is_plain_host(host: &str) -> bool {
+    host.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-' || b == b':')
+}
+
 /// The set of origins allowed to receive the token.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OriginPolicy {
@@ -82,13 +94,7 @@ pub struct OriginPolicy {
 impl OriginPolicy {
     /// A policy from already-normalised origins (see [`parse_origin`]).
     pub fn new(allowed: Vec<String>) -> OriginPolicy {
-        let plain_host = allowed
-            .iter()
-            .map(|origin| {
-                crate::text::split_once(origin, "://")
-                    .is_some_and(|(_, host)| host.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-' || b == b':'))
-            })
-            .collect();
+        let plain_host = allowed.iter().map(|origin| crate::text::split_once(origin, "://").is_some_and(|(_, host)| is_plain_host(host))).collect();
         OriginPolicy { allowed, plain_host }
     }
 
@@ -103,7 +109,7 @@ impl OriginPolicy {
     /// continues with `/`, `?`, `#` or nothing, so the URL parser reads exactly that origin from it. `false`
     /// means "not shown this way", not "refused": such URLs are resolved by the browser's parser instead.
     pub fn plainly_allows_url(&self, url: &str) -> bool {
-        if !url.bytes().all(|byte| (0x21..=0x7e).contains(&byte) && byte != b'\\') {
+        if !is_plain_url(url) {
             return false;
         }
         self.allowed.iter().zip(&self.plain_host).any(|(origin, plain_host)| {

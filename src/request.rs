@@ -15,7 +15,7 @@ use web_sys::{Headers, Request, Response};
 use crate::diagnose::RequestLine;
 use crate::error::{Error, ErrorCode};
 use crate::options::Config;
-use crate::origin::parse_origin;
+use crate::origin::{is_plain_host, is_plain_url, parse_origin};
 use crate::platform::{global_fetch, key};
 use crate::report::set;
 
@@ -185,12 +185,12 @@ pub fn resolve(url: &str, base: Option<&Base>) -> (Option<String>, String) {
     if let Some(origin) = path_on_base(url, base) {
         return (Some(origin.to_owned()), String::from(origin) + url);
     }
-    if is_plain(url) {
+    if is_plain_url(url) {
         let lower_scheme = url.get(..8).map(str::to_ascii_lowercase).unwrap_or_default();
         if lower_scheme.starts_with("http://") || lower_scheme.starts_with("https://") {
             if let Ok(origin) = parse_origin(url, true) {
                 let host = crate::text::split_once(&origin, "://").map_or("", |(_, rest)| rest);
-                if host.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-' || b == b':') {
+                if is_plain_host(host) {
                     return (Some(origin), url.to_owned());
                 }
             }
@@ -209,12 +209,7 @@ pub fn resolve(url: &str, base: Option<&Base>) -> (Option<String>, String) {
 /// without allocating; `None` for any other shape (see [`resolve`]).
 pub fn path_on_base<'a>(url: &str, base: Option<&'a Base>) -> Option<&'a str> {
     let origin = base?.origin.as_deref()?;
-    (url.starts_with('/') && !url.starts_with("//") && is_plain(url)).then_some(origin)
-}
-
-/// Whether `url` is only printable ASCII without spaces or backslashes: text URL parsing takes as it is.
-fn is_plain(url: &str) -> bool {
-    url.bytes().all(|byte| (0x21..=0x7e).contains(&byte) && byte != b'\\')
+    (url.starts_with('/') && !url.starts_with("//") && is_plain_url(url)).then_some(origin)
 }
 
 /// `value` as a `Response`, checked by shape (a `status` number and a `headers` object with `get`) rather
